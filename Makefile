@@ -1,0 +1,37 @@
+# casework: `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install translations lint check-translations clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d casework/translations
+
+run: translations
+	CASEWORK_ENV=development $(BIN)/casework init
+	CASEWORK_ENV=development $(BIN)/casework demo
+	CASEWORK_ENV=development $(BIN)/casework run --host 127.0.0.1 --port 5000
+
+test: translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-translations: $(STAMP)
+	$(BIN)/python -m casework.i18n_check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

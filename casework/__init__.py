@@ -1,0 +1,89 @@
+"""casework: case management for the Vietnam Women's Union. create_app() is the only wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+
+from casework.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    # Vietnamese unless the user picked another language: staff share devices and browsers
+    # often report English even for Vietnamese speakers.
+    return languages[0]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config (fails closed) → extensions → models → security → blueprints → CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    load_config(app, test_config)
+
+    from casework import errors_web, security
+    from casework.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+
+    # Every model module is imported here so that metadata is complete for Alembic and create_all.
+    from casework.accounts import models as _accounts_models  # noqa: F401
+    from casework.audit import models as _audit_models  # noqa: F401
+    from casework.referrals import models as _referral_models  # noqa: F401
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from casework.db import configure_sqlite
+
+            configure_sqlite(db.engine)
+
+    security.init_app(app)
+
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        # One commit per request: services flush, the request commits whatever they did.
+        db.session.commit()
+        return response
+
+    @app.teardown_request
+    def _rollback(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()
+
+    from casework.accounts import bp as accounts_bp
+    from casework.accounts import views as _accounts_views  # noqa: F401 (routes)
+    from casework.admin import bp as admin_bp
+    from casework.admin import views as _admin_views  # noqa: F401 (routes)
+    from casework.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    errors_web.init_app(app)
+
+    from casework import templating
+
+    templating.init_app(app)
+
+    from casework.cli import register_commands
+
+    register_commands(app)
+    return app

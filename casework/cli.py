@@ -1,0 +1,216 @@
+"""The `casework` command group (a Flask CLI): init, demo, units, users, keys, run, db."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from casework.extensions import db
+
+
+def _create_app() -> Flask:
+    from casework import ConfigError, create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"casework: configuration error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """casework: case management for the Vietnam Women's Union."""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _upgrade() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(Path(__file__).parent / "migrations"))
+
+
+@click.command("init")
+@click.option("--admin-username", default=None, help="Create the first admin with this username.")
+@click.option("--admin-unit", default="TW", show_default=True, help="Code of the admin's unit.")
+@click.option("--admin-unit-name", default="Trung ương Hội LHPN Việt Nam", show_default=True)
+@with_appcontext
+def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: str) -> None:
+    """Create or upgrade the database; optionally the first admin (prints a temporary password)."""
+    from casework.accounts import service as accounts
+    from casework.accounts import units
+    from casework.accounts.models import Unit
+    from casework.errors import Invalid
+
+    _upgrade()
+    click.echo("Database is at the latest schema.")
+    if admin_username:
+        unit = db.session.scalar(select(Unit).where(Unit.code == admin_unit))
+        try:
+            if unit is None:
+                unit = units.create_unit(
+                    None, code=admin_unit, name=admin_unit_name, level=units.levels()[0], parent=None
+                )
+            _user, password = accounts.create_user(
+                None, username=admin_username, display_name=admin_username, role="admin", unit=unit
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            _fail(str(exc.message))
+        db.session.commit()
+        click.echo(f"Admin {admin_username!r} created. Temporary password (change at first sign-in): {password}")
+
+
+@click.group("units")
+def units_group() -> None:
+    """The unit tree."""
+
+
+@units_group.command("import")
+@click.argument("csv_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--official", is_flag=True, help="Load central, 34 provinces and 3,321 communes.")
+@with_appcontext
+def units_import(csv_file: Path | None, official: bool) -> None:
+    """Import units from a CSV (code,name,level,parent_code) or the official national list."""
+    from casework.accounts import units
+
+    if official == (csv_file is not None):
+        _fail("give either --official or a CSV file, not both and not neither")
+    _upgrade()
+    if official:
+        report = units.import_official(None)
+    else:
+        assert csv_file is not None
+        try:
+            text = csv_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {csv_file}: {type(exc).__name__} (the file must be UTF-8 text)")
+        report = units.import_csv(None, text)
+    if not report.ok:
+        db.session.rollback()
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        _fail(f"{len(report.errors)} problem(s); nothing was imported")
+    db.session.commit()
+    click.echo(f"{report.created} units imported.")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The person's name.")
+@click.option("--role", required=True, type=click.Choice(["officer", "reviewer", "partner", "auditor", "admin"]))
+@click.option("--unit", "unit_code", default=None, help="Unit code (every role but partner).")
+@click.option("--partner", "partner_name", default=None, help="Partner organisation (partner role).")
+@with_appcontext
+def users_create(username: str, display_name: str, role: str, unit_code: str | None, partner_name: str | None) -> None:
+    """Create an account; prints a temporary password to be changed at first sign-in."""
+    from casework.accounts import service as accounts
+    from casework.accounts.models import Unit
+    from casework.errors import Invalid
+    from casework.referrals.models import Partner
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+    partner = db.session.scalar(select(Partner).where(Partner.name == partner_name)) if partner_name else None
+    if unit_code and unit is None:
+        _fail(f"no unit with code {unit_code!r}")
+    if partner_name and partner is None:
+        _fail("no partner organisation with that name")
+    try:
+        _user, password = accounts.create_user(
+            None, username=username, display_name=display_name, role=role, unit=unit, partner=partner
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        _fail(str(exc.message))
+    db.session.commit()
+    click.echo(f"Created. Temporary password (change at first sign-in): {password}")
+
+
+def _user_or_fail(username: str):  # type: ignore[no-untyped-def]
+    from casework.accounts import service as accounts
+    from casework.accounts.models import User
+
+    user = db.session.scalar(select(User).where(User.username == accounts.normalise_username(username)))
+    if user is None:
+        _fail(f"no user {username!r}")
+    return user
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Switch an account off and end its sessions."""
+    from casework.accounts import service as accounts
+    from casework.errors import Invalid
+
+    try:
+        accounts.deactivate_user(None, _user_or_fail(username))
+    except Invalid as exc:
+        _fail(str(exc.message))
+    db.session.commit()
+    click.echo("Deactivated; every session of the account has ended.")
+
+
+@users_group.command("reset-2fa")
+@click.argument("username")
+@with_appcontext
+def users_reset_2fa(username: str) -> None:
+    """Remove an account's second factor; it is set up again at the next sign-in."""
+    from casework.accounts import service as accounts
+
+    accounts.reset_second_factor(None, _user_or_fail(username))
+    db.session.commit()
+    click.echo("Second factor removed; the user sets a new one at her next sign-in.")
+
+
+@users_group.command("totp-code")
+@click.argument("username")
+@with_appcontext
+def users_totp_code(username: str) -> None:
+    """Development only: print the current second-factor code of a demo account."""
+    from casework.accounts import service as accounts
+    from casework.accounts import totp
+
+    if current_app.config["ENV_NAME"] != "development":
+        _fail("only available with CASEWORK_ENV=development")
+    user = _user_or_fail(username)
+    if not user.totp_enabled:
+        _fail("this account has no second factor")
+    seed = accounts._seed(user)
+    click.echo(totp.code_at_step(seed, totp.current_step()))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo organisation (development only) and print every demo login."""
+    from casework import demo
+
+    if current_app.config["ENV_NAME"] == "production":
+        _fail("the demo organisation is refused in production (set CASEWORK_ENV=development)")
+    _upgrade()
+    logins = demo.load()
+    db.session.commit()
+    demo.print_logins(logins)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(units_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)

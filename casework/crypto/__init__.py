@@ -1,0 +1,1 @@
+"""Keys and ciphertext: the only package that touches either."""

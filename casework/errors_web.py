@@ -1,0 +1,99 @@
+"""The one place that turns errors into pages: no internals, no personal data, audited refusals."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from casework import audit
+from casework.audit import Tag
+from casework.errors import DomainError
+from casework.extensions import db
+from casework.policy import NotPermitted
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    409: _l("This record has changed"),
+    413: _l("The file or form is too large"),
+    422: _l("Please check what you entered"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+}
+
+MESSAGES = {
+    400: _l("The form may have expired. Go back, reload the page and try again."),
+    403: _l("Your role or unit does not allow this. The attempt has been recorded."),
+    404: _l("The address may be mistyped, or the page no longer exists."),
+    405: _l("Go back and use the buttons on the page."),
+    409: _l("Someone else saved a change meanwhile. Reload the page to see it, then try again."),
+    413: _l("Files may be at most 20 MB."),
+    422: _l("Some information is missing or not valid."),
+    429: _l("Wait a few minutes before trying again."),
+    500: _l("The error has been logged. Nothing you entered has been saved; please try again."),
+}
+
+
+def error_page(status: int, message: object = None):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=TITLES.get(status, TITLES[500]),
+            message=message or MESSAGES.get(status, MESSAGES[500]),
+        ),
+        status,
+    )
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    return current_user if current_user.is_authenticated else None
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(NotPermitted)
+    def _not_permitted(exc: NotPermitted):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        audit.record(
+            _actor(),
+            Tag.ACCESS_REFUSED,
+            outcome="refused",
+            permission=exc.permission.value,
+            endpoint=request.endpoint or "",
+        )
+        return error_page(404 if exc.hide else 403)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return error_page(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return error_page(400)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        status = exc.code or 500
+        return error_page(status if status in TITLES else 400)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        # Type and request id only: an exception's message may carry submitted data.
+        from flask import g
+
+        current_app.logger.error(
+            "unhandled %s in %s (request %s)",
+            type(exc).__name__,
+            request.endpoint,
+            g.get("request_id"),
+        )
+        return error_page(500)

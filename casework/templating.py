@@ -1,0 +1,29 @@
+"""Template globals: the access policy, dates in Vietnam's time zone, the language list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from casework.labels import LEVEL_LABELS, PARTNER_KIND_LABELS, ROLE_LABELS, label
+from casework.policy import Permission, can
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {
+            "get_locale": get_locale,
+            "can": lambda permission, obj=None: can(current_user, permission, obj),
+            "Permission": Permission,
+            "role_label": lambda code: label(ROLE_LABELS, code),
+            "level_label": lambda code: label(LEVEL_LABELS, code),
+            "partner_kind_label": lambda code: label(PARTNER_KIND_LABELS, code),
+        }
+
+    @app.template_filter("when")
+    def _when(value: datetime | None, fmt: str = "short") -> str:
+        return "" if value is None else format_datetime(value, fmt)

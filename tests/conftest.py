@@ -1,0 +1,209 @@
+"""Fixtures: a fresh app and database per test (SQLite file, or PostgreSQL when
+CASEWORK_TEST_DATABASE_URL is set), factories that go through the services, and a browser-like client
+that carries CSRF tokens."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from casework import create_app
+from casework.accounts import service as accounts
+from casework.accounts import totp
+from casework.accounts.models import Unit, User
+from casework.crypto.keyring import parse_keyring
+from casework.extensions import db
+
+PASSWORD = "correct horse battery staple"
+CANARY = "Canary Nguyễn Thị Hoàng Yến"  # a victim's name that must never leak anywhere
+
+
+def _keyring_json() -> str:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return '{"primary": "mk-test", "keys": [{"id": "mk-test", "key": "%s"}]}' % key
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network (loopback databases excepted)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("/"):
+            raise RuntimeError(f"network access attempted in a test: {host}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def test_config(tmp_path: object, **overrides: object) -> dict[str, object]:
+    url = os.environ.get("CASEWORK_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
+    config: dict[str, object] = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "MASTER_KEYRING": parse_keyring(_keyring_json()),
+        # Cheap hashing keeps the suite fast; production parameters are tested on their own.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_KIB": 1024,
+        "ARGON2_PARALLELISM": 1,
+    }
+    config.update(overrides)
+    return config
+
+
+test_config.__test__ = False  # type: ignore[attr-defined]
+
+
+def _reset_schema() -> None:
+    db.drop_all()
+    db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path: object) -> Iterator[Flask]:
+    app = create_app(test_config(tmp_path))
+    with app.app_context():
+        _reset_schema()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name != "sqlite":  # the SQLite file goes with tmp_path
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for calling services directly (the test commits, as a request would)."""
+    with app.app_context():
+        yield
+
+
+class Browser:
+    """A test client that behaves like a browser: HTTPS, cookies, and the form's CSRF token."""
+
+    TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def get(self, url: str, **kw: object):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kw)
+
+    def token(self, page: str = "/login") -> str:
+        html = self.client.get(page).get_data(as_text=True)
+        match = self.TOKEN.search(html)
+        if match is None:
+            # Signed-in pages redirect /login home; every page carries the footer's token.
+            html = self.client.get("/", follow_redirects=True).get_data(as_text=True)
+            match = self.TOKEN.search(html)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post(self, url: str, data: dict[str, object] | None = None, *, page: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
+        form = dict(data or {})
+        form.setdefault("csrf_token", self.token(page or url))
+        return self.client.post(url, data=form, **kw)
+
+    def login(self, username: str, password: str = PASSWORD, code: str | None = None):  # type: ignore[no-untyped-def]
+        response = self.post("/login", {"username": username, "password": password})
+        if code is not None and response.status_code == 303 and "/login/code" in response.location:
+            response = self.post("/login/code", {"code": code})
+        return response
+
+
+def _https_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies, as in production
+    return client
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(_https_client(app))
+
+
+@pytest.fixture
+def new_browser(app: Flask):  # type: ignore[no-untyped-def]
+    return lambda: Browser(_https_client(app))
+
+
+# --- Factories: real objects, made through the services ---------------------------------------
+
+
+def make_unit(code: str, level: str = "commune", parent: Unit | None = None, name: str | None = None) -> Unit:
+    from casework.accounts import units
+
+    unit = units.create_unit(None, code=code, name=name or f"Unit {code}", level=level, parent=parent)
+    db.session.commit()
+    return unit
+
+
+def make_tree() -> dict[str, Unit]:
+    """central → province → two districts → a commune each."""
+    tw = make_unit("TW", "central")
+    hy = make_unit("HY", "province", tw)
+    d1 = make_unit("D1", "district", hy)
+    d2 = make_unit("D2", "district", hy)
+    c1 = make_unit("C1", "commune", d1)
+    c2 = make_unit("C2", "commune", d2)
+    return {"TW": tw, "HY": hy, "D1": d1, "D2": d2, "C1": c1, "C2": c2}
+
+
+def make_partner(name: str = "Shelter A", kind: str = "shelter", units: list[Unit] | None = None):  # type: ignore[no-untyped-def]
+    from casework.referrals.models import Partner
+
+    partner = Partner(name=name, kind=kind)
+    partner.units_served = list(units or [])
+    db.session.add(partner)
+    db.session.commit()
+    return partner
+
+
+def make_user(
+    username: str,
+    role: str = "officer",
+    unit: Unit | None = None,
+    partner: object = None,
+    *,
+    with_totp: bool | None = None,
+) -> User:
+    """A user with PASSWORD; with_totp (default: when the role requires it) enrols a second factor."""
+    user, _ = accounts.create_user(
+        None, username=username, display_name=f"Staff {username}", role=role, unit=unit, partner=partner, password=PASSWORD
+    )
+    if with_totp is None:
+        with_totp = accounts.second_factor_required(user)
+    if with_totp:
+        seed = accounts.begin_totp_enrolment(user)
+        accounts.confirm_totp_enrolment(user, totp.code_at_step(seed, totp.current_step() - 1))
+    db.session.commit()
+    return user
+
+
+def current_code(user: User, offset: int = 0) -> str:
+    """The code the user's authenticator shows now (offset in 30 s steps)."""
+    return totp.code_at_step(accounts._seed(user), totp.current_step() + offset)
+
+
+def get_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+def age_rows(model: type, column: str, delta: object) -> None:
+    """Move a timestamp column of every row into the past (the clock-free way to test timeouts)."""
+    for row in db.session.scalars(select(model)):
+        setattr(row, column, getattr(row, column) - delta)
+    db.session.commit()
