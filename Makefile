@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install translations lint check-translations clean
+.PHONY: run test install translations translations-update lint check-translations clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d casework/translations
+	$(BIN)/pybabel -q compile -d casework/translations
 
 run: translations
 	CASEWORK_ENV=development $(BIN)/casework init
@@ -25,6 +25,12 @@ run: translations
 
 test: translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# After changing user-facing strings: refresh the template and merge it into every catalogue.
+translations-update: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project casework -o casework/translations/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching -i casework/translations/messages.pot -d casework/translations
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 
 from casework.config import ConfigError, load_config
 
@@ -18,6 +19,8 @@ def _select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -28,8 +31,10 @@ def _select_locale() -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config (fails closed) → extensions → models → security → blueprints → CLI."""
+    instance_path = os.environ.get("CASEWORK_INSTANCE_PATH") if test_config is None else None
     app = Flask(
         __name__,
+        instance_path=instance_path or None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
     )

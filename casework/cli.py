@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -28,7 +29,7 @@ def main() -> None:
     """casework: case management for the Vietnam Women's Union."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -58,7 +59,11 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
         try:
             if unit is None:
                 unit = units.create_unit(
-                    None, code=admin_unit, name=admin_unit_name, level=units.levels()[0], parent=None
+                    None,
+                    code=admin_unit,
+                    name=admin_unit_name,
+                    level=units.levels()[0],
+                    parent=None,
                 )
             _user, password = accounts.create_user(
                 None, username=admin_username, display_name=admin_username, role="admin", unit=unit
@@ -67,7 +72,9 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
             db.session.rollback()
             _fail(str(exc.message))
         db.session.commit()
-        click.echo(f"Admin {admin_username!r} created. Temporary password (change at first sign-in): {password}")
+        click.echo(
+            f"Admin {admin_username!r} created. Temporary password (change at first sign-in): {password}"
+        )
 
 
 @click.group("units")
@@ -85,11 +92,9 @@ def units_import(csv_file: Path | None, official: bool) -> None:
 
     if official == (csv_file is not None):
         _fail("give either --official or a CSV file, not both and not neither")
-    _upgrade()
     if official:
         report = units.import_official(None)
     else:
-        assert csv_file is not None
         try:
             text = csv_file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -112,11 +117,19 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The person's name.")
-@click.option("--role", required=True, type=click.Choice(["officer", "reviewer", "partner", "auditor", "admin"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["officer", "reviewer", "partner", "auditor", "admin"]),
+)
 @click.option("--unit", "unit_code", default=None, help="Unit code (every role but partner).")
-@click.option("--partner", "partner_name", default=None, help="Partner organisation (partner role).")
+@click.option(
+    "--partner", "partner_name", default=None, help="Partner organisation (partner role)."
+)
 @with_appcontext
-def users_create(username: str, display_name: str, role: str, unit_code: str | None, partner_name: str | None) -> None:
+def users_create(
+    username: str, display_name: str, role: str, unit_code: str | None, partner_name: str | None
+) -> None:
     """Create an account; prints a temporary password to be changed at first sign-in."""
     from casework.accounts import service as accounts
     from casework.accounts.models import Unit
@@ -124,14 +137,23 @@ def users_create(username: str, display_name: str, role: str, unit_code: str | N
     from casework.referrals.models import Partner
 
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
-    partner = db.session.scalar(select(Partner).where(Partner.name == partner_name)) if partner_name else None
+    partner = (
+        db.session.scalar(select(Partner).where(Partner.name == partner_name))
+        if partner_name
+        else None
+    )
     if unit_code and unit is None:
         _fail(f"no unit with code {unit_code!r}")
     if partner_name and partner is None:
         _fail("no partner organisation with that name")
     try:
         _user, password = accounts.create_user(
-            None, username=username, display_name=display_name, role=role, unit=unit, partner=partner
+            None,
+            username=username,
+            display_name=display_name,
+            role=role,
+            unit=unit,
+            partner=partner,
         )
     except Invalid as exc:
         db.session.rollback()
@@ -144,7 +166,9 @@ def _user_or_fail(username: str):  # type: ignore[no-untyped-def]
     from casework.accounts import service as accounts
     from casework.accounts.models import User
 
-    user = db.session.scalar(select(User).where(User.username == accounts.normalise_username(username)))
+    user = db.session.scalar(
+        select(User).where(User.username == accounts.normalise_username(username))
+    )
     if user is None:
         _fail(f"no user {username!r}")
     return user
@@ -203,7 +227,6 @@ def demo_command() -> None:
 
     if current_app.config["ENV_NAME"] == "production":
         _fail("the demo organisation is refused in production (set CASEWORK_ENV=development)")
-    _upgrade()
     logins = demo.load()
     db.session.commit()
     demo.print_logins(logins)

@@ -98,7 +98,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
 
     env_name = app.config["ENV_NAME"]
     if env_name not in ENVIRONMENTS:
-        raise ConfigError(f"CASEWORK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env_name!r}")
+        raise ConfigError(
+            f"CASEWORK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env_name!r}"
+        )
     development = env_name == "development"
     instance = Path(app.instance_path)
 

@@ -15,7 +15,7 @@ from casework.db import utcnow
 from casework.extensions import db
 from casework.referrals.models import Partner, PartnerKind
 
-DEMO_PASSWORD = "Demo-HoiPhuNu-2026"
+DEMO_PASSWORD = "Demo-HoiPhuNu-2026"  # noqa: S105 (public, demo only; refused in production)
 
 UNITS = [
     # code, name, level, parent
@@ -31,7 +31,13 @@ UNITS = [
 
 PARTNERS = [
     ("Nhà tạm lánh - Địa chỉ tin cậy tỉnh Hưng Yên", PartnerKind.SHELTER, 6, 30, ["HY"]),
-    ("Trung tâm Trợ giúp pháp lý nhà nước tỉnh Hưng Yên", PartnerKind.LEGAL_AID, None, None, ["HY"]),
+    (
+        "Trung tâm Trợ giúp pháp lý nhà nước tỉnh Hưng Yên",
+        PartnerKind.LEGAL_AID,
+        None,
+        None,
+        ["HY"],
+    ),
 ]
 
 USERS = [
@@ -112,7 +118,6 @@ def print_logins(logins: list[Login]) -> None:
     click.echo(f"{'role':<14} {'username':<17} {'TOTP secret':<34} unit / organisation")
     for login in logins:
         click.echo(
-            f"{login.role:<14} {login.username:<17} "
-            f"{login.totp_secret or '-':<34} {login.where}"
+            f"{login.role:<14} {login.username:<17} {login.totp_secret or '-':<34} {login.where}"
         )
     click.echo("")

@@ -167,7 +167,9 @@ def can(user: User | None, permission: Permission, obj: Any = None) -> bool:
     return _object_allows(user, permission, obj)
 
 
-def require(user: User | None, permission: Permission, obj: Any = None, *, hide: bool = False) -> None:
+def require(
+    user: User | None, permission: Permission, obj: Any = None, *, hide: bool = False
+) -> None:
     """Raise NotPermitted unless can() allows it."""
     if not can(user, permission, obj):
         raise NotPermitted(permission, hide=hide)

@@ -31,7 +31,12 @@ CSP = "; ".join(
 )
 
 # Endpoints a signed-in user who must change her password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = {"accounts.change_password", "accounts.logout", "static", "main.language"}
+PASSWORD_CHANGE_ENDPOINTS = {
+    "accounts.change_password",
+    "accounts.logout",
+    "static",
+    "main.language",
+}
 
 
 def public(view: F) -> F:

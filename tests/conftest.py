@@ -5,6 +5,7 @@ that carries CSRF tokens."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -29,7 +30,7 @@ CANARY = "Canary Nguyễn Thị Hoàng Yến"  # a victim's name that must never
 
 def _keyring_json() -> str:
     key = base64.b64encode(secrets.token_bytes(32)).decode()
-    return '{"primary": "mk-test", "keys": [{"id": "mk-test", "key": "%s"}]}' % key
+    return json.dumps({"primary": "mk-test", "keys": [{"id": "mk-test", "key": key}]})
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,11 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("/"):
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and not host.startswith("/")
+        ):
             raise RuntimeError(f"network access attempted in a test: {host}")
         return real_connect(self, address)
 
@@ -64,8 +69,17 @@ def test_config(tmp_path: object, **overrides: object) -> dict[str, object]:
 test_config.__test__ = False  # type: ignore[attr-defined]
 
 
-def _reset_schema() -> None:
+def drop_everything() -> None:
+    """Drop every table, Alembic's bookkeeping included (PostgreSQL databases outlive a test)."""
+    from sqlalchemy import text
+
     db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _reset_schema() -> None:
+    drop_everything()
     db.create_all()
 
 
@@ -110,7 +124,14 @@ class Browser:
         assert match, "no CSRF token on the page"
         return match.group(1)
 
-    def post(self, url: str, data: dict[str, object] | None = None, *, page: str | None = None, **kw: object):  # type: ignore[no-untyped-def]
+    def post(
+        self,
+        url: str,
+        data: dict[str, object] | None = None,
+        *,
+        page: str | None = None,
+        **kw: object,
+    ):  # type: ignore[no-untyped-def]
         form = dict(data or {})
         form.setdefault("csrf_token", self.token(page or url))
         return self.client.post(url, data=form, **kw)
@@ -141,10 +162,14 @@ def new_browser(app: Flask):  # type: ignore[no-untyped-def]
 # --- Factories: real objects, made through the services ---------------------------------------
 
 
-def make_unit(code: str, level: str = "commune", parent: Unit | None = None, name: str | None = None) -> Unit:
+def make_unit(
+    code: str, level: str = "commune", parent: Unit | None = None, name: str | None = None
+) -> Unit:
     from casework.accounts import units
 
-    unit = units.create_unit(None, code=code, name=name or f"Unit {code}", level=level, parent=parent)
+    unit = units.create_unit(
+        None, code=code, name=name or f"Unit {code}", level=level, parent=parent
+    )
     db.session.commit()
     return unit
 
@@ -180,7 +205,13 @@ def make_user(
 ) -> User:
     """A user with PASSWORD; with_totp (default: when the role requires it) enrols a second factor."""
     user, _ = accounts.create_user(
-        None, username=username, display_name=f"Staff {username}", role=role, unit=unit, partner=partner, password=PASSWORD
+        None,
+        username=username,
+        display_name=f"Staff {username}",
+        role=role,
+        unit=unit,
+        partner=partner,
+        password=PASSWORD,
     )
     if with_totp is None:
         with_totp = accounts.second_factor_required(user)

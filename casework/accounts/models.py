@@ -57,7 +57,7 @@ class Unit(db.Model):
     )
     successor: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
     @property
     def is_retired(self) -> bool:
@@ -115,7 +115,7 @@ class User(db.Model):
     unit: Mapped[Unit | None] = relationship()
     partner: Mapped[Partner | None] = relationship()  # noqa: F821 (referrals.models)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
     # Flask-Login protocol; sessions are server-side (UserSession), so get_id is not used to log in.
     is_anonymous = False

@@ -11,6 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,9 @@ from casework.db import utcnow
 from casework.errors import Invalid, SignInFailed, StaleEdit, Throttled
 from casework.extensions import db
 from casework.policy import Permission, Role, require
+
+if TYPE_CHECKING:
+    from casework.referrals.models import Partner
 
 GENERIC_FAILURE = _l(
     "Sign-in failed. Check your username and password (or code). After 5 failed attempts the "
@@ -112,9 +116,13 @@ def second_factor_required(user: User) -> bool:
 
 
 def _seed(user: User) -> bytes:
-    assert user.totp_secret_sealed is not None
+    if user.totp_secret_sealed is None:
+        raise SignInFailed(GENERIC_FAILURE)
     return secretbox.unseal(
-        current_app.config["MASTER_KEYRING"], TOTP_PURPOSE, f"user:{user.id}", user.totp_secret_sealed
+        current_app.config["MASTER_KEYRING"],
+        TOTP_PURPOSE,
+        f"user:{user.id}",
+        user.totp_secret_sealed,
     )
 
 
@@ -183,7 +191,9 @@ class SessionState:
 
 
 def idle_limit(user: User) -> timedelta:
-    minutes = _cfg("SESSION_IDLE_MINUTES_ADMIN" if user.role == Role.ADMIN else "SESSION_IDLE_MINUTES")
+    minutes = _cfg(
+        "SESSION_IDLE_MINUTES_ADMIN" if user.role == Role.ADMIN else "SESSION_IDLE_MINUTES"
+    )
     return timedelta(minutes=minutes)
 
 
@@ -319,11 +329,14 @@ def new_recovery_codes(user: User, current_password: str) -> list[str]:
 
 
 def unused_recovery_codes(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(RecoveryCode.id)).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+    return (
+        db.session.scalar(
+            select(func.count(RecoveryCode.id)).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 # --- User administration ----------------------------------------------------------------------
@@ -333,6 +346,35 @@ def temporary_password() -> str:
     alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
     raw = "".join(secrets.choice(alphabet) for _ in range(16))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}"
+
+
+def _check_display_name(display_name: str) -> None:
+    if not display_name or len(display_name) > 120:
+        message = _l("Enter the person's name (at most 120 characters).")
+        raise Invalid(message, display_name=message)
+
+
+def _placement(
+    role: str, unit: Unit | None, partner: object
+) -> tuple[str, Unit | None, Partner | None]:
+    """A known role and exactly one place: an active unit, or an organisation for partner staff."""
+    from casework.referrals.models import Partner
+
+    try:
+        role = Role(role).value
+    except ValueError:
+        raise Invalid(_l("Choose a role."), role=_l("Choose a role.")) from None
+    if role == Role.PARTNER:
+        if not isinstance(partner, Partner):
+            message = _l("A partner user belongs to a partner organisation: choose one.")
+            raise Invalid(message, partner=message)
+        return role, None, partner
+    if unit is None:
+        raise Invalid(_l("Choose the user's unit."), unit=_l("Choose the user's unit."))
+    if unit.is_retired:
+        message = _l("This unit has been retired; choose its successor.")
+        raise Invalid(message, unit=message)
+    return role, unit, None
 
 
 def create_user(
@@ -349,31 +391,13 @@ def create_user(
 
     actor None is the command line run by the operator (recorded as such in the audit log).
     """
-    from casework.referrals.models import Partner
-
     username = normalise_username(username)
     display_name = display_name.strip()
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         message = _l("A username has letters, digits, dots, dashes or underscores (at most 64).")
         raise Invalid(message, username=message)
-    if not display_name:
-        raise Invalid(_l("Enter the person's name."), display_name=_l("Enter the person's name."))
-    try:
-        role = Role(role).value
-    except ValueError:
-        raise Invalid(_l("Choose a role."), role=_l("Choose a role.")) from None
-    if role == Role.PARTNER:
-        if not isinstance(partner, Partner):
-            message = _l("A partner user belongs to a partner organisation: choose one.")
-            raise Invalid(message, partner=message)
-        unit = None
-    else:
-        if unit is None:
-            raise Invalid(_l("Choose the user's unit."), unit=_l("Choose the user's unit."))
-        if unit.is_retired:
-            message = _l("This unit has been retired; choose its successor.")
-            raise Invalid(message, unit=message)
-        partner = None
+    _check_display_name(display_name)
+    role, unit, partner = _placement(role, unit, partner)
     if actor is not None:
         require(actor, Permission.USER_MANAGE, unit or partner)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -387,7 +411,7 @@ def create_user(
         role=role,
         unit=unit,
         partner=partner,
-        password_hash="!",
+        password_hash="!",  # noqa: S106 (placeholder that matches no password; replaced below)
         must_change_password=not given,
     )
     if given:
@@ -395,7 +419,9 @@ def create_user(
     user.password_hash = passwords.hash_password(first_password)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, Tag.USER_CREATE, user, role=role, unit_id=user.unit_id, partner_id=user.partner_id)
+    audit.record(
+        actor, Tag.USER_CREATE, user, role=role, unit_id=user.unit_id, partner_id=user.partner_id
+    )
     return user, first_password
 
 
@@ -461,3 +487,105 @@ def reset_second_factor(
     db.session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
     ended = end_all_sessions(user, "second_factor_reset")
     audit.record(actor, Tag.USER_RESET_TOTP, user, sessions_ended=ended)
+
+
+def update_user(
+    actor: User | None,
+    user: User,
+    *,
+    display_name: str,
+    role: str,
+    unit: Unit | None = None,
+    partner: object = None,
+    expected_version: int | None = None,
+) -> list[str]:
+    """Change an account's name, role and place; a new role or place ends her sessions.
+
+    Returns the names of the fields that changed. Nobody changes her own role or place.
+    """
+    if actor is not None:
+        require(actor, Permission.USER_MANAGE, user)
+    _check_version(user, expected_version)
+    display_name = display_name.strip()
+    _check_display_name(display_name)
+    role, unit, partner = _placement(role, unit, partner)
+    changed = [
+        name
+        for name, old, new in (
+            ("display_name", user.display_name, display_name),
+            ("role", user.role, role),
+            ("unit", user.unit_id, unit.id if unit is not None else None),
+            ("partner", user.partner_id, getattr(partner, "id", None)),
+        )
+        if old != new
+    ]
+    if not changed:
+        return []
+    moved = bool({"role", "unit", "partner"} & set(changed))
+    if actor is not None:
+        if moved and actor.id == user.id:
+            raise Invalid(_l("You cannot change your own role, unit or organisation."))
+        require(actor, Permission.USER_MANAGE, unit or partner)
+    user.display_name = display_name
+    user.role = role
+    user.unit = unit
+    user.partner = partner
+    # Her permissions follow from role and place: sessions started under the old ones end, and
+    # the next sign-in asks for a second factor if the new role needs one.
+    ended = end_all_sessions(user, "role_changed") if moved else 0
+    db.session.flush()
+    audit.record(
+        actor,
+        Tag.USER_UPDATE,
+        user,
+        fields=changed,
+        role=role,
+        unit_id=user.unit_id,
+        partner_id=user.partner_id,
+        sessions_ended=ended,
+    )
+    return changed
+
+
+def list_users(
+    actor: User,
+    *,
+    role: str | None = None,
+    unit: Unit | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[User], int]:
+    """One page of the accounts the actor administers (her subtree's units and their partners).
+
+    The filter is the policy's USER_MANAGE rule written in SQL; `unit` narrows to that unit and
+    the units below it. Returns the page and the number of matching accounts.
+    """
+    from casework.accounts.units import subtree_select
+    from casework.referrals.models import partner_unit
+
+    require(actor, Permission.USER_MANAGE)
+    if actor.unit_id is None:
+        return [], 0
+    if unit is not None:
+        require(actor, Permission.USER_MANAGE, unit)
+        scope = User.unit_id.in_(subtree_select(unit.id))
+    else:
+        subtree = subtree_select(actor.unit_id)
+        if actor.unit is not None and actor.unit.parent_id is None:
+            partners = User.partner_id.is_not(None)
+        else:
+            partners = User.partner_id.in_(
+                select(partner_unit.c.partner_id).where(partner_unit.c.unit_id.in_(subtree))
+            )
+        scope = User.unit_id.in_(subtree) | partners
+    query = select(User).where(scope)
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(User.username, User.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total

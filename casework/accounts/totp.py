@@ -40,7 +40,9 @@ def current_step(now: float | None = None) -> int:
     return int((time.time() if now is None else now) // STEP_SECONDS)
 
 
-def match_step(seed: bytes, code: str, *, last_step: int | None, now: float | None = None) -> int | None:
+def match_step(
+    seed: bytes, code: str, *, last_step: int | None, now: float | None = None
+) -> int | None:
     """The step the code belongs to (now ±1), or None; a step at or before last_step is a replay."""
     code = "".join(code.split())
     if len(code) != DIGITS or not code.isdigit():

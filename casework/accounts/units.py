@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from casework import audit
 from casework.accounts.models import Unit, User
@@ -88,7 +88,9 @@ def create_unit(
     return unit
 
 
-def rename_unit(actor: User | None, unit: Unit, name: str, *, expected_version: int | None = None) -> None:
+def rename_unit(
+    actor: User | None, unit: Unit, name: str, *, expected_version: int | None = None
+) -> None:
     _authorise(actor, unit)
     _check_version(unit, expected_version)
     name = " ".join(name.split())
@@ -116,7 +118,9 @@ def move_unit(
     old_parent_id = unit.parent_id
     unit.parent = new_parent
     db.session.flush()
-    audit.record(actor, Tag.UNIT_MOVE, unit, old_parent_id=old_parent_id, new_parent_id=new_parent.id)
+    audit.record(
+        actor, Tag.UNIT_MOVE, unit, old_parent_id=old_parent_id, new_parent_id=new_parent.id
+    )
 
 
 def retire_unit(
@@ -150,11 +154,75 @@ def retire_unit(
     audit.record(actor, Tag.UNIT_RETIRE, unit, successor_id=successor.id)
 
 
-def subtree_ids(root_id: int) -> list[int]:
-    """Ids of a unit and every unit below it (one recursive query)."""
+def subtree_select(root_id: int) -> Select[tuple[int]]:
+    """A query of the ids of a unit and every unit below it, to use inside another query."""
     tree = select(Unit.id).where(Unit.id == root_id).cte(name="tree", recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return list(db.session.scalars(select(tree.c.id)))
+    return select(tree.c.id)
+
+
+def subtree_ids(root_id: int) -> list[int]:
+    """Ids of a unit and every unit below it (one recursive query)."""
+    return list(db.session.scalars(subtree_select(root_id)))
+
+
+def search_units(actor: User, text: str, *, limit: int = 50) -> list[Unit]:
+    """Units of the actor's subtree whose code starts with, or whose name contains, the text."""
+    require(actor, Permission.UNIT_MANAGE)
+    text = " ".join(text.split())
+    if not text or actor.unit_id is None:
+        return []
+    query = (
+        select(Unit)
+        .where(Unit.id.in_(subtree_select(actor.unit_id)))
+        .where(
+            Unit.code.istartswith(text, autoescape=True)
+            | Unit.name.icontains(text, autoescape=True)
+        )
+        .order_by(Unit.code)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    unit: Unit
+    units_below: int
+    users: int
+
+
+def children_of(unit: Unit) -> list[ChildSummary]:
+    """A unit's direct children, each with its number of direct children and of user accounts."""
+    child = select(Unit.id).where(Unit.parent_id == unit.id)
+    grandchildren = dict(
+        db.session.execute(
+            select(Unit.parent_id, func.count(Unit.id))
+            .where(Unit.parent_id.in_(child))
+            .group_by(Unit.parent_id)
+        ).tuples()
+    )
+    users = dict(
+        db.session.execute(
+            select(User.unit_id, func.count(User.id))
+            .where(User.unit_id.in_(child))
+            .group_by(User.unit_id)
+        ).tuples()
+    )
+    children = db.session.scalars(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code))
+    return [ChildSummary(c, grandchildren.get(c.id, 0), users.get(c.id, 0)) for c in children]
+
+
+def user_counts(unit: Unit) -> tuple[int, int]:
+    """User accounts at this unit, and at this unit and every unit below it."""
+    here = db.session.scalar(select(func.count(User.id)).where(User.unit_id == unit.id)) or 0
+    below = (
+        db.session.scalar(
+            select(func.count(User.id)).where(User.unit_id.in_(subtree_select(unit.id)))
+        )
+        or 0
+    )
+    return here, below
 
 
 # --- Import -----------------------------------------------------------------------------------
@@ -193,7 +261,16 @@ def _validate_rows(rows: list[UnitRow]) -> list[tuple[int, str]]:
             errors.append((row.line, str(_l("invalid code %(code)r", code=row.code[:40]))))
         elif row.code in seen:
             errors.append(
-                (row.line, str(_l("code %(code)s repeats line %(other)d", code=row.code, other=seen[row.code].line)))
+                (
+                    row.line,
+                    str(
+                        _l(
+                            "code %(code)s repeats line %(other)d",
+                            code=row.code,
+                            other=seen[row.code].line,
+                        )
+                    ),
+                )
             )
         elif row.code in all_codes:
             errors.append((row.line, str(_l("code %(code)s already exists", code=row.code))))
@@ -203,7 +280,16 @@ def _validate_rows(rows: list[UnitRow]) -> list[tuple[int, str]]:
             errors.append((row.line, str(_l("the name is empty or longer than 200 characters"))))
         if row.level not in known_levels:
             errors.append(
-                (row.line, str(_l("unknown level %(level)r (known: %(known)s)", level=row.level[:40], known=", ".join(known_levels))))
+                (
+                    row.line,
+                    str(
+                        _l(
+                            "unknown level %(level)r (known: %(known)s)",
+                            level=row.level[:40],
+                            known=", ".join(known_levels),
+                        )
+                    ),
+                )
             )
     for row in rows:
         if row.level not in known_levels:
@@ -221,9 +307,13 @@ def _validate_rows(rows: list[UnitRow]) -> list[tuple[int, str]]:
         elif row.parent_code in existing:
             parent_level = existing[row.parent_code].level
         else:
-            errors.append((row.line, str(_l("parent %(code)s not found", code=row.parent_code[:40]))))
+            errors.append(
+                (row.line, str(_l("parent %(code)s not found", code=row.parent_code[:40])))
+            )
             continue
-        if parent_level in known_levels and known_levels.index(parent_level) >= known_levels.index(row.level):
+        if parent_level in known_levels and known_levels.index(parent_level) >= known_levels.index(
+            row.level
+        ):
             errors.append((row.line, str(_l("the parent must be of a higher level"))))
     errors.sort()
     return errors
@@ -296,7 +386,13 @@ def official_rows(central_code: str = "TW") -> list[UnitRow]:
         rows.append(UnitRow(0, pcode, f"Hội LHPN {province.name}", "province", central_code))
     for ward in sorted(Ward.iter_all(), key=lambda w: int(w.code)):
         rows.append(
-            UnitRow(0, f"{int(ward.code):05d}", f"Hội LHPN {ward.name}", "commune", f"{int(ward.province_code):02d}")
+            UnitRow(
+                0,
+                f"{int(ward.code):05d}",
+                f"Hội LHPN {ward.name}",
+                "commune",
+                f"{int(ward.province_code):02d}",
+            )
         )
     return rows
 

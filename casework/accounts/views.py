@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import (
-
     current_app,
     flash,
-
     redirect,
     render_template,
     request,
@@ -18,17 +16,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from casework.accounts import service, totp
-from casework.accounts.forms import ChangePasswordForm, CodeForm, ConfirmPasswordForm, EnrolForm, LoginForm
+from casework.accounts import bp, service, totp
+from casework.accounts.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ConfirmPasswordForm,
+    EnrolForm,
+    LoginForm,
+)
 from casework.accounts.models import User
 from casework.db import utcnow
 from casework.errors import Invalid, SignInFailed
 from casework.extensions import db
 from casework.policy import Permission, require
-from casework.accounts import bp
 from casework.security import public, sign_in, sign_out
-
-
 
 PENDING_MINUTES = 5
 
@@ -112,7 +113,9 @@ def second_factor():  # type: ignore[no-untyped-def]
             status = 401
         else:
             if service.unused_recovery_codes(user) <= 2:
-                flash(_("You have few recovery codes left. Make new ones in your account."), "warning")
+                flash(
+                    _("You have few recovery codes left. Make new ones in your account."), "warning"
+                )
             return _after_full_sign_in(user)
     elif request.method == "POST":
         status = 422
@@ -218,12 +221,12 @@ def new_recovery_codes():  # type: ignore[no-untyped-def]
     form = ConfirmPasswordForm()
     if form.validate_on_submit():
         try:
-            codes = service.new_recovery_codes(current_user._get_current_object(), form.current_password.data)
+            codes = service.new_recovery_codes(
+                current_user._get_current_object(), form.current_password.data
+            )
         except Invalid as exc:
             flash(str(exc.message), "error")
             return redirect(url_for("accounts.account"), code=303)
         return render_template("accounts/recovery_codes.html", codes=codes)
     flash(_("Enter your current password to make new recovery codes."), "error")
     return redirect(url_for("accounts.account"), code=303)
-
-

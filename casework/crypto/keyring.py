@@ -67,7 +67,9 @@ def parse_keyring(text: str) -> Keyring:
             key_id = str(entry["id"])
             material = base64.b64decode(entry["key"], validate=True)
         except (KeyError, TypeError, binascii.Error):
-            raise KeyringError("A master key entry is malformed (need id and base64 key).") from None
+            raise KeyringError(
+                "A master key entry is malformed (need id and base64 key)."
+            ) from None
         if len(material) != KEY_BYTES:
             raise KeyringError(
                 f"Master key {key_id!r} has {len(material)} bytes; exactly {KEY_BYTES} are required."

@@ -25,7 +25,10 @@ class MalformedCiphertext(Exception):
 
 def _derive(material: bytes, purpose: str) -> bytes:
     return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"casework/secretbox/" + purpose.encode()
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"casework/secretbox/" + purpose.encode(),
     ).derive(material)
 
 

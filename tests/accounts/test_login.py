@@ -164,7 +164,9 @@ def test_reviewer_without_second_factor_must_set_one_up(app, browser):
         seed = service.pending_seed(get_user("lan"))
     assert seed is not None
     assert totp.seed_text(seed) in page
-    done = browser.post("/login/second-factor-setup", {"code": totp.code_at_step(seed, totp.current_step())})
+    done = browser.post(
+        "/login/second-factor-setup", {"code": totp.code_at_step(seed, totp.current_step())}
+    )
     assert done.status_code == 200
     assert "recovery" in done.get_data(as_text=True).lower()
     assert browser.get("/").status_code == 200
@@ -188,7 +190,11 @@ def test_changing_password_ends_every_other_session(app, new_browser):
     desk.login("thu")
     response = desk.post(
         "/account/password",
-        {"current_password": PASSWORD, "new_password": "a brand new long passphrase", "confirm": "a brand new long passphrase"},
+        {
+            "current_password": PASSWORD,
+            "new_password": "a brand new long passphrase",
+            "confirm": "a brand new long passphrase",
+        },
     )
     assert response.status_code == 303
     assert desk.get("/").status_code == 200  # the person who changed it stays signed in
@@ -200,7 +206,8 @@ def test_weak_new_password_is_refused_and_nothing_changes(app, browser):
     _officer(app)
     browser.login("thu")
     response = browser.post(
-        "/account/password", {"current_password": PASSWORD, "new_password": "short", "confirm": "short"}
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "short", "confirm": "short"},
     )
     assert response.status_code == 422
     assert "12" in response.get_data(as_text=True)

@@ -1,0 +1,100 @@
+"""The access policy: role grants, separation of duties, object rules, the generated matrix."""
+
+from __future__ import annotations
+
+from casework.policy import CASE_CONTENT, ROLE_GRANTS, Permission, Role, can, permission_matrix
+from tests.conftest import current_code, make_partner, make_tree, make_unit, make_user
+
+
+def test_admins_and_auditors_hold_no_permission_that_reaches_case_content():
+    for role in (Role.ADMIN, Role.AUDITOR):
+        assert not (ROLE_GRANTS[role] & CASE_CONTENT), role
+
+
+def test_partners_hold_only_referral_work_and_their_own_account():
+    assert ROLE_GRANTS[Role.PARTNER] == {Permission.REFERRAL_WORK, Permission.ACCOUNT_SELF}
+
+
+def test_reviewer_may_do_all_an_officer_may():
+    assert ROLE_GRANTS[Role.OFFICER] < ROLE_GRANTS[Role.REVIEWER]
+
+
+def test_admin_cannot_read_or_open_cases(ctx):
+    tree = make_tree()
+    admin = make_user("root", "admin", tree["TW"])
+    for permission in (
+        Permission.CASE_READ,
+        Permission.CASE_CREATE,
+        Permission.CASE_EDIT,
+        Permission.CASE_BREAK_GLASS,
+    ):
+        assert not can(admin, permission)
+
+
+def test_admin_manages_only_her_own_subtree(ctx):
+    tree = make_tree()
+    other_province = make_unit("HN", "province", tree["TW"])
+    admin = make_user("hy.admin", "admin", tree["HY"])
+    assert can(admin, Permission.UNIT_MANAGE, tree["C1"])
+    assert can(admin, Permission.UNIT_MANAGE, tree["HY"])
+    assert not can(admin, Permission.UNIT_MANAGE, other_province)
+    assert not can(admin, Permission.UNIT_MANAGE, tree["TW"])
+    outsider = make_user("hn.officer", "officer", other_province)
+    insider = make_user("c1.officer", "officer", tree["C1"])
+    assert can(admin, Permission.USER_MANAGE, insider)
+    assert not can(admin, Permission.USER_MANAGE, outsider)
+
+
+def test_partner_users_are_managed_by_admins_of_a_unit_the_partner_serves(ctx):
+    tree = make_tree()
+    shelter = make_partner("Shelter HY", "shelter", [tree["HY"]])
+    hn = make_unit("HN", "province", tree["TW"])
+    hy_admin = make_user("hy.admin", "admin", tree["HY"])
+    hn_admin = make_user("hn.admin", "admin", hn)
+    assert can(hy_admin, Permission.PARTNER_MANAGE, shelter)
+    assert not can(hn_admin, Permission.PARTNER_MANAGE, shelter)
+
+
+def test_a_deactivated_user_can_do_nothing(ctx):
+    from casework.accounts import service
+
+    tree = make_tree()
+    admin = make_user("root", "admin", tree["TW"])
+    service.deactivate_user(None, admin)
+    assert not can(admin, Permission.UNIT_MANAGE, tree["C1"])
+
+
+def test_an_object_without_a_rule_is_refused(ctx):
+    tree = make_tree()
+    admin = make_user("root", "admin", tree["TW"])
+    assert not can(admin, Permission.UNIT_MANAGE, object())
+
+
+def test_permission_page_is_generated_from_the_policy(app, browser):
+    with app.app_context():
+        admin = make_user("root", "admin", make_tree()["TW"])
+        code = current_code(admin)
+    browser.login("root", code=code)
+    page = browser.get("/admin/permissions").get_data(as_text=True)
+    for permission, _grants in permission_matrix():
+        assert permission.value in page
+    # One row per permission, one "yes" per grant.
+    yes_count = sum(sum(grants.values()) for _, grants in permission_matrix())
+    assert page.count('class="yes"') == yes_count
+
+
+def test_officer_cannot_see_the_permission_page_and_the_refusal_is_audited(app, browser):
+    from sqlalchemy import select
+
+    from casework.audit.models import AuditEvent
+    from casework.extensions import db
+
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    browser.login("thu")
+    assert browser.get("/admin/permissions").status_code == 403
+    with app.app_context():
+        refused = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.outcome == "refused")
+        ).all()
+        assert any(e.tag == "access:request:refused" for e in refused)

@@ -1,0 +1,163 @@
+"""Default deny, CSRF, same-origin writes, headers, error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from casework.security import CSP, is_public_endpoint
+from tests.conftest import make_tree, make_user
+
+# Endpoints that may be reached without signing in, and why.
+PUBLIC = {
+    "static": "stylesheets",
+    "accounts.login": "the sign-in form",
+    "accounts.second_factor": "second step of sign-in (needs the first step in the session)",
+    "accounts.enrol_second_factor": "second-factor set-up during sign-in (same)",
+    "main.language": "language choice on the sign-in page",
+    "main.healthz": "load-balancer health check, no data",
+}
+
+
+def _sample_args(rule) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    args: dict[str, object] = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        kind = type(converter).__name__ if converter else ""
+        args[name] = (
+            1
+            if kind == "IntegerConverter"
+            else ("00000000-0000-4000-8000-000000000000" if kind == "UUIDConverter" else "x")
+        )
+    return args
+
+
+def test_every_endpoint_requires_sign_in_unless_listed_as_public(app):
+    public = {
+        rule.endpoint for rule in app.url_map.iter_rules() if is_public_endpoint(app, rule.endpoint)
+    }
+    assert public == set(PUBLIC)
+
+
+def test_signed_out_requests_to_every_protected_route_are_sent_to_sign_in(app, browser):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **_sample_args(rule))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = browser.client.open(url, method=method)
+            if method == "GET":
+                assert response.status_code == 303, (rule.endpoint, method)
+                assert response.location.endswith("/login")
+            else:
+                # Without a session there is no CSRF token either: refused before anything runs.
+                assert response.status_code in (303, 400), (rule.endpoint, method)
+            checked += 1
+    assert checked > 5
+
+
+def test_post_without_csrf_token_is_refused(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    response = browser.client.post("/login", data={"username": "thu", "password": "x" * 12})
+    assert response.status_code == 400
+    assert browser.get("/").status_code == 303
+
+
+def test_signed_in_post_without_csrf_token_changes_nothing(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    browser.login("thu")
+    response = browser.client.post("/logout")
+    assert response.status_code == 400
+    assert browser.get("/").status_code == 200  # still signed in
+
+
+def test_cross_site_post_is_refused_even_with_a_token(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    token = browser.token()
+    response = browser.client.post(
+        "/login",
+        data={"username": "thu", "password": "correct horse battery staple", "csrf_token": token},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 400
+    assert browser.get("/").status_code == 303
+
+
+def test_pages_carry_strict_security_headers(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    browser.login("thu")
+    for url in ("/login", "/"):
+        response = browser.get(url, follow_redirects=True)
+        h = response.headers
+        assert h["Content-Security-Policy"] == CSP
+        assert "default-src 'none'" in CSP and "frame-ancestors 'none'" in CSP
+        assert "unsafe-inline" not in CSP
+        assert h["Cache-Control"] == "no-store"
+        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["X-Frame-Options"] == "DENY"
+        assert h["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_no_inline_script_or_external_origin_in_pages(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    html = browser.get("/login").get_data(as_text=True)
+    assert "<script>" not in html and " on" + "click=" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_session_cookie_is_secure_httponly_strict(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    response = browser.login("thu")
+    cookie = [
+        v
+        for k, v in response.headers.items()
+        if k == "Set-Cookie" and v.startswith("casework_session=")
+    ][-1]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_error_pages_reveal_nothing_internal(app, browser, status):
+    response = browser.get("/no-such-page") if status == 404 else browser.client.put("/login")
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body and "werkzeug" not in body.lower()
+
+
+def test_unexpected_error_shows_a_plain_500_page(app, browser, caplog):
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret detail Nguyễn Thị Hoa")
+
+    boom._public = True  # type: ignore[attr-defined]
+    response = browser.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "secret detail" not in body and "RuntimeError" not in body
+    assert "Nguyễn Thị Hoa" not in caplog.text
+
+
+def test_vietnamese_is_the_default_language_and_english_can_be_chosen(app, browser):
+    page = browser.get("/login").get_data(as_text=True)
+    assert 'lang="vi"' in page and "Đăng nhập" in page
+    browser.post("/language", {"lang": "en", "back": "/login"}, page="/login")
+    page = browser.get("/login").get_data(as_text=True)
+    assert 'lang="en"' in page and "Sign in" in page
+
+
+def test_language_switch_never_redirects_off_site(app, browser):
+    response = browser.post("/language", {"lang": "en", "back": "//evil.example/x"}, page="/login")
+    assert response.status_code == 303
+    assert response.location in ("/", "https://localhost/")
