@@ -195,20 +195,22 @@ class ChildSummary:
 def children_of(unit: Unit) -> list[ChildSummary]:
     """A unit's direct children, each with its number of direct children and of user accounts."""
     child = select(Unit.id).where(Unit.parent_id == unit.id)
-    grandchildren = dict(
-        db.session.execute(
+    grandchildren = {
+        parent_id: n
+        for parent_id, n in db.session.execute(
             select(Unit.parent_id, func.count(Unit.id))
             .where(Unit.parent_id.in_(child))
             .group_by(Unit.parent_id)
-        ).tuples()
-    )
-    users = dict(
-        db.session.execute(
+        )
+    }
+    users = {
+        unit_id: n
+        for unit_id, n in db.session.execute(
             select(User.unit_id, func.count(User.id))
             .where(User.unit_id.in_(child))
             .group_by(User.unit_id)
-        ).tuples()
-    )
+        )
+    }
     children = db.session.scalars(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code))
     return [ChildSummary(c, grandchildren.get(c.id, 0), users.get(c.id, 0)) for c in children]
 
