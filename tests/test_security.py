@@ -161,3 +161,9 @@ def test_language_switch_never_redirects_off_site(app, browser):
     response = browser.post("/language", {"lang": "en", "back": "//evil.example/x"}, page="/login")
     assert response.status_code == 303
     assert response.location in ("/", "https://localhost/")
+
+
+def test_form_fields_carry_no_stray_attributes(app, browser):
+    html = browser.get("/login").get_data(as_text=True)
+    assert '="None"' not in html
+    assert html.count("autofocus") == 1  # the username only
