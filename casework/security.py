@@ -103,8 +103,9 @@ def init_app(app: Flask) -> None:
             return
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
             abort(400)
+        # Under Referrer-Policy: no-referrer browsers send "Origin: null" even for our own forms.
         origin = request.headers.get("Origin")
-        if origin is not None and origin != request.host_url.rstrip("/"):
+        if origin not in (None, "null") and origin != request.host_url.rstrip("/"):
             abort(400)
 
     @app.before_request

@@ -167,3 +167,16 @@ def test_form_fields_carry_no_stray_attributes(app, browser):
     html = browser.get("/login").get_data(as_text=True)
     assert '="None"' not in html
     assert html.count("autofocus") == 1  # the username only
+
+
+def test_own_form_posted_by_a_browser_under_no_referrer_is_accepted(app, browser):
+    # Chromium sends "Origin: null" for same-origin form posts when the page says no-referrer.
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    token = browser.token()
+    response = browser.client.post(
+        "/login",
+        data={"username": "thu", "password": "correct horse battery staple", "csrf_token": token},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 303
