@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Every model module is imported here so that metadata is complete for Alembic and create_all.
     from casework.accounts import models as _accounts_models  # noqa: F401
     from casework.audit import models as _audit_models  # noqa: F401
+    from casework.crypto import models as _crypto_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
 
     with app.app_context():
@@ -58,6 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             from casework.db import configure_sqlite
 
             configure_sqlite(db.engine)
+
+    from casework import crypto
+
+    crypto.init_app(app)  # session hooks, keyring reloads; the self-check refuses bad keys
 
     security.init_app(app)
 

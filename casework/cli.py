@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from casework.crypto.cli import keys_group
 from casework.extensions import db
 
 
@@ -232,8 +233,14 @@ def demo_command() -> None:
     demo.print_logins(logins)
 
 
+# `keys` also hangs on the group itself: `casework keys init` must run before a keyring exists, when
+# the app refuses to load (FlaskGroup resolves its own commands without loading the app).
+main.add_command(keys_group)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(units_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(keys_group)

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "SECRET_KEY": None,
     "MASTER_KEYRING": None,  # a Keyring, loaded below
+    "MASTER_KEYRING_FILE": None,  # default instance/keys/master.json; None once loaded from env
+    "SHRED_LEDGER_FILE": None,  # default instance/shred-ledger.jsonl (keep it out of DB backups)
+    "ATTACHMENT_DIR": None,  # default instance/attachments (encrypted files only)
 }
 
 
@@ -131,7 +134,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         raise ConfigError("The secret key is too short: use at least 32 random characters.")
 
     if not isinstance(app.config["MASTER_KEYRING"], Keyring):
-        keyring_path = instance / "keys" / "master.json"
+        keyring_path = Path(app.config["MASTER_KEYRING_FILE"] or instance / "keys" / "master.json")
         try:
             raw = os.environ.get("CASEWORK_MASTER_KEYS") if test_config is None else None
             if raw is None and not keyring_path.exists() and development:
@@ -143,3 +146,5 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config["MASTER_KEYRING"] = load_keyring(raw, keyring_path)
         except KeyringError as exc:
             raise ConfigError(str(exc)) from exc
+        # Where the keyring came from: `keys rotate` rewrites this file, running apps reload it.
+        app.config["MASTER_KEYRING_FILE"] = None if raw else str(keyring_path)

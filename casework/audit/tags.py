@@ -31,3 +31,7 @@ class Tag(StrEnum):
     ACCESS_REFUSED = "access:request:refused"
     # Keys.
     KEYS_INIT = "crypto:keyring:init"
+    KEYS_ROTATE = "crypto:key:rotate"
+    KEYS_RETIRE = "crypto:key:retire"
+    DATA_KEY_SHRED = "crypto:data_key:shred"
+    SHRED_LEDGER_REPLAY = "crypto:ledger:replay"

@@ -14,13 +14,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from casework.crypto.errors import MalformedCiphertext
 from casework.crypto.keyring import Keyring
 
+__all__ = ["MalformedCiphertext", "key_id_of", "seal", "unseal"]
+
 VERSION = 1
-
-
-class MalformedCiphertext(Exception):
-    """A sealed value is truncated, altered, or bound to another purpose or row."""
 
 
 def _derive(material: bytes, purpose: str) -> bytes:
@@ -44,6 +43,13 @@ def seal(keyring: Keyring, purpose: str, binding: str, plaintext: bytes) -> byte
     nonce = os.urandom(12)
     body = AESGCM(_derive(key.material, purpose)).encrypt(nonce, plaintext, _aad(purpose, binding))
     return bytes([VERSION, len(kid)]) + kid + nonce + body
+
+
+def key_id_of(blob: bytes) -> str:
+    """The id of the master key a sealed value was made with (rotation reseals the others)."""
+    if len(blob) < 2 or blob[0] != VERSION or len(blob) < 2 + blob[1]:
+        raise MalformedCiphertext("unknown sealed-value format")
+    return blob[2 : 2 + blob[1]].decode("ascii", errors="replace")
 
 
 def unseal(keyring: Keyring, purpose: str, binding: str, blob: bytes) -> bytes:

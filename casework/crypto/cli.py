@@ -1,0 +1,195 @@
+"""`casework keys`: init, status, rotate, shred, replay-ledger, scrub, check."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from casework.extensions import db
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Master keys, data keys, rotation and crypto-shredding."""
+
+
+@keys_group.command("init")
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the keyring (default: instance/keys/master.json).",
+)
+def keys_init(path: Path | None) -> None:
+    """Write a new master keyring with one primary key (refused when one exists)."""
+    # Runs without the app: the app refuses to start until a keyring exists.
+    from casework.crypto.keyring import write_new_keyring
+
+    if os.environ.get("CASEWORK_MASTER_KEYS"):
+        _fail("CASEWORK_MASTER_KEYS is set: the keyring comes from the environment")
+    if path is None:
+        path = Path(Flask("casework", instance_relative_config=True).instance_path)
+        path = path / "keys" / "master.json"
+    if path.exists():
+        _fail(f"{path} exists: a keyring is never overwritten (use `casework keys rotate`)")
+    keyring = write_new_keyring(path)
+    click.echo(f"Master keyring written to {path} (primary key {keyring.primary_id}).")
+    click.echo("Copy it to the offline key backup now: without it no backup can be read.")
+
+
+@keys_group.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """Which master keys wrap how many data keys (and seal seeds, index rows, sign checkpoints)."""
+    from casework.crypto import datakeys, rotation, shredding
+    from casework.crypto.models import DataKey
+
+    keyring = current_app.config["MASTER_KEYRING"]
+    source = datakeys.keyring_file(current_app).path
+    click.echo(f"Keyring: {source if source else 'from the environment or configuration'}")
+    usage = rotation.usage(current_app)
+    click.echo(
+        f"{'master key':<28} {'data keys':>10} {'seeds':>7} {'index rows':>11} {'checkpoints':>12}"
+    )
+    for key_id in sorted(set(keyring.keys) | set(usage)):
+        used = usage.get(key_id, rotation.Usage())
+        marks = []
+        if key_id == keyring.primary_id:
+            marks.append("primary")
+        if key_id not in keyring.keys:
+            marks.append("NOT IN KEYRING")
+        label = f"{key_id} {'(' + ', '.join(marks) + ')' if marks else ''}"
+        click.echo(
+            f"{label:<28} {used.data_keys:>10} {used.seeds:>7} {used.indexed_rows:>11} {used.checkpoints:>12}"
+        )
+    shredded = db.session.scalar(
+        select(func.count()).select_from(DataKey).where(DataKey.shredded_at.is_not(None))
+    )
+    ledger = sum(1 for _ in shredding.read_ledger())
+    click.echo(f"Shredded data keys: {shredded}; shred ledger entries: {ledger}")
+    pending = rotation.pending_work(current_app, keyring)
+    if pending:
+        click.echo(
+            f"A rotation is unfinished: {pending} items still on old keys (rerun `keys rotate`)."
+        )
+
+
+@keys_group.command("rotate")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--grace",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to wait after the switch before the last sweep and retiring the old key.",
+)
+@click.option("--max-batches", default=None, type=click.IntRange(1), hidden=True)
+@with_appcontext
+def keys_rotate(batch_size: int, grace: float, max_batches: int | None) -> None:
+    """Add a master key, make it primary, move every data key to it; resumes an unfinished run."""
+    from casework.crypto import rotation
+
+    bar = None
+
+    def start(total: int) -> None:
+        nonlocal bar
+        primary = current_app.config["MASTER_KEYRING"].primary_id
+        click.echo(f"Primary master key: {primary}. Items to move: {total}.")
+        bar = click.progressbar(length=total, label="Rewrapping", file=sys.stderr)
+        bar.__enter__()
+
+    try:
+        report = rotation.run(
+            current_app,
+            batch_size=batch_size,
+            grace_seconds=grace,
+            max_batches=max_batches,
+            on_start=start,
+            progress=lambda n: bar.update(n) if bar else None,
+        )
+    except rotation.RotationError as exc:
+        _fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(
+        f"Rewrapped {report.rewrapped} data keys, reindexed {report.reindexed} rows, "
+        f"resealed {report.resealed} seeds."
+    )
+    if not report.finished:
+        click.echo("Stopped before the end: run `casework keys rotate` again to finish.")
+        return
+    for key_id in report.retired:
+        click.echo(f"Retired master key {key_id}: it is no longer in the keyring file.")
+    for key_id, used in report.kept.items():
+        click.echo(
+            f"Kept master key {key_id}: {used.checkpoints} audit checkpoints are signed with it."
+        )
+    click.echo("Rotation complete. Backups made before it need the old keyring: keep it offline.")
+
+
+@keys_group.command("shred")
+@click.argument("owner_kind", type=click.Choice(["person", "case"]))
+@click.argument("owner_id", type=click.UUID)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def keys_shred(owner_kind: str, owner_id: uuid.UUID, yes: bool) -> None:
+    """Crypto-shred a person or a case: its personal data becomes unreadable for good."""
+    from casework.crypto import shredding
+
+    if not yes:
+        click.confirm(f"Erase {owner_kind} {owner_id} for good?", abort=True)
+    count = shredding.shred(None, owner_kind, owner_id)
+    db.session.commit()
+    click.echo(f"Shredded {count} data key(s) of {owner_kind} {owner_id}.")
+
+
+@keys_group.command("replay-ledger")
+@with_appcontext
+def keys_replay_ledger() -> None:
+    """After restoring a backup: shred again everything the shred ledger lists."""
+    from casework.audit import service as audit
+    from casework.audit.tags import Tag
+    from casework.crypto import shredding
+
+    count = shredding.replay_ledger()
+    audit.record(None, Tag.SHRED_LEDGER_REPLAY, object_type="data_key", shredded=count)
+    db.session.commit()
+    click.echo(f"Shred ledger replayed: {count} owner(s) shredded again.")
+
+
+@keys_group.command("scrub")
+@with_appcontext
+def keys_scrub() -> None:
+    """Checkpoint the SQLite WAL (or vacuum on PostgreSQL) so shredded keys leave the files."""
+    from casework.crypto import shredding
+
+    if not shredding.scrub_storage(db.engine):
+        _fail("a reader kept the WAL busy: try again")
+    click.echo("Storage scrubbed.")
+
+
+@keys_group.command("check")
+@with_appcontext
+def keys_check() -> None:
+    """Run the start-up self-check now."""
+    from casework import ConfigError
+    from casework.crypto import selfcheck
+
+    try:
+        selfcheck.run(current_app._get_current_object())  # type: ignore[attr-defined]
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo("Encryption self-check passed.")

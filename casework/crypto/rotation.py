@@ -1,0 +1,414 @@
+"""Master-key rotation: a new primary key, then every user of the old keys moved to it.
+
+The job is resumable and safe to run while the app serves:
+- the keyring file is replaced atomically (temporary file, fsync, rename); running processes reload
+  it when it changes (before each request, before wrapping a new key, and on an unknown key id);
+- data keys are rewrapped in batches, one transaction each, with a compare-and-swap update (a key
+  shredded or rewrapped meanwhile is left alone, a shredded key is never brought back);
+- second-factor seeds are resealed and blind indexes recomputed the same way;
+- a key is retired (removed from the keyring) only when nothing uses it any more, and only after a
+  grace period, so that a request that wrapped a key just before the switch has committed.
+Killed at any point, the job is rerun: it finds the old key still in use and carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import bindparam, func, inspect, select, text, update
+
+from casework.crypto import blindindex, datakeys, fields, secretbox
+from casework.crypto.errors import KeyShredded
+from casework.crypto.keyring import (
+    KEY_BYTES,
+    Keyring,
+    MasterKey,
+    keyring_json,
+    new_key_id,
+)
+from casework.crypto.models import DataKey
+from casework.db import utcnow
+from casework.extensions import db
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+class RotationError(Exception):
+    """The rotation cannot proceed (for example: the keyring does not come from a file)."""
+
+
+@dataclass
+class Usage:
+    data_keys: int = 0
+    seeds: int = 0
+    indexed_rows: int = 0
+    checkpoints: int = 0
+
+    @property
+    def movable(self) -> int:
+        return self.data_keys + self.seeds + self.indexed_rows
+
+    @property
+    def total(self) -> int:
+        return self.movable + self.checkpoints
+
+
+@dataclass
+class Report:
+    primary: str
+    started: bool = False
+    rewrapped: int = 0
+    resealed: int = 0
+    reindexed: int = 0
+    finished: bool = False
+    retired: list[str] = field(default_factory=list)
+    kept: dict[str, Usage] = field(default_factory=dict)
+
+
+# --- The keyring file ---------------------------------------------------------------------------
+
+
+def write_keyring(path: Path, keyring: Keyring) -> None:
+    """Replace the keyring file atomically: readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".master-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(keyring_json(keyring))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _keyring_path(app: Flask) -> Path:
+    path = datakeys.keyring_file(app).path
+    if path is None:
+        raise RotationError(
+            "the master keyring does not come from a file (CASEWORK_MASTER_KEYS?): add a new key "
+            "to it by hand, make it primary, restart, then run `casework keys rotate` to finish"
+        )
+    return path
+
+
+def _install(app: Flask, path: Path, keyring: Keyring) -> None:
+    write_keyring(path, keyring)
+    app.config["MASTER_KEYRING"] = keyring
+    datakeys.init_keyring_file(app)  # our own write: no reload needed
+
+
+def add_primary_key(app: Flask) -> MasterKey:
+    """Add a fresh master key to the keyring file and make it primary; old keys stay for now."""
+    path = _keyring_path(app)
+    old: Keyring = app.config["MASTER_KEYRING"]
+    key = MasterKey(new_key_id(), os.urandom(KEY_BYTES))
+    _install(app, path, Keyring(key.id, {**old.keys, key.id: key}))
+    log.info("master key %s added as primary", key.id)
+    return key
+
+
+# --- Who uses which key -------------------------------------------------------------------------
+
+
+def _tables() -> set[str]:
+    return set(inspect(db.session.connection()).get_table_names())
+
+
+def _seed_rows() -> list[Any]:
+    if "user_account" not in _tables():
+        return []
+    return list(
+        db.session.execute(
+            text(
+                "SELECT id, totp_secret_sealed FROM user_account WHERE totp_secret_sealed IS NOT NULL"
+            )
+        )
+    )
+
+
+def _indexed_models(app: Flask) -> list[fields.ModelFields]:
+    metadata = app.extensions.get("casework.crypto.metadata", [])
+    return [spec for spec in fields.encrypted_models(metadata) if spec.indexed]
+
+
+def usage(app: Flask) -> dict[str, Usage]:
+    """For every master key id in use: how many data keys, seeds, indexed rows, checkpoints."""
+    out: dict[str, Usage] = {}
+    for key_id, count in db.session.execute(
+        select(DataKey.master_key_id, func.count())
+        .where(DataKey.master_key_id.is_not(None))
+        .group_by(DataKey.master_key_id)
+    ):
+        out.setdefault(key_id, Usage()).data_keys = count
+    for row in _seed_rows():
+        out.setdefault(secretbox.key_id_of(bytes(row[1])), Usage()).seeds += 1
+    for spec in _indexed_models(app):
+        column = getattr(spec.model, fields.BIDX_KEY_ATTR)
+        for key_id, count in db.session.execute(
+            select(column, func.count()).where(column.is_not(None)).group_by(column)
+        ):
+            out.setdefault(key_id, Usage()).indexed_rows += count
+    if "audit_checkpoint" in _tables():
+        for key_id, count in db.session.execute(
+            text("SELECT key_id, count(*) FROM audit_checkpoint GROUP BY key_id")
+        ):
+            out.setdefault(key_id, Usage()).checkpoints = count
+    return out
+
+
+# --- The batches --------------------------------------------------------------------------------
+
+
+def rewrap_batch(keyring: Keyring, batch_size: int) -> int:
+    """Rewrap up to batch_size data keys held by old master keys; the caller commits."""
+    old_ids = [k for k in keyring.keys if k != keyring.primary_id]
+    if not old_ids:
+        return 0
+    rows = db.session.execute(
+        select(DataKey.id, DataKey.master_key_id, DataKey.wrapped_key)
+        .where(DataKey.master_key_id.in_(old_ids))
+        .order_by(DataKey.id)
+        .limit(batch_size)
+    ).all()
+    if not rows:
+        return 0
+    keks = {key_id: datakeys.kek(keyring.get(key_id)) for key_id in {r.master_key_id for r in rows}}
+    primary_kek = datakeys.kek(keyring.primary)
+    now = utcnow()
+    params = [
+        {
+            "b_id": r.id,
+            "b_old_key": r.master_key_id,
+            "b_old_wrapped": r.wrapped_key,
+            "b_new_wrapped": datakeys.wrap(
+                primary_kek, datakeys.unwrap(keks[r.master_key_id], r.wrapped_key)
+            ),
+        }
+        for r in rows
+    ]
+    table = DataKey.__table__
+    db.session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.master_key_id == bindparam("b_old_key"),
+            table.c.wrapped_key == bindparam("b_old_wrapped"),
+        )
+        .values(
+            master_key_id=keyring.primary_id,
+            wrapped_key=bindparam("b_new_wrapped"),
+            rewrapped_at=now,
+        ),
+        params,
+    )
+    return len(rows)
+
+
+def reseal_seeds(keyring: Keyring) -> int:
+    """Reseal second-factor seeds made under old master keys (a small table: one pass)."""
+    from casework.accounts.service import TOTP_PURPOSE
+
+    count = 0
+    for user_id, blob in _seed_rows():
+        blob = bytes(blob)
+        if secretbox.key_id_of(blob) == keyring.primary_id:
+            continue
+        binding = f"user:{user_id}"
+        seed = secretbox.unseal(keyring, TOTP_PURPOSE, binding, blob)
+        fresh = secretbox.seal(keyring, TOTP_PURPOSE, binding, seed)
+        # Core update with compare-and-swap: no version bump, no lost re-enrolment.
+        result = db.session.execute(
+            text(
+                "UPDATE user_account SET totp_secret_sealed = :new "
+                "WHERE id = :id AND totp_secret_sealed = :old"
+            ),
+            {"new": fresh, "id": user_id, "old": blob},
+        )
+        count += result.rowcount  # type: ignore[attr-defined]
+    return count
+
+
+def reindex_batch(app: Flask, keyring: Keyring, batch_size: int) -> int:
+    """Recompute the blind indexes of up to batch_size rows indexed under old master keys."""
+    old_ids = [k for k in keyring.keys if k != keyring.primary_id]
+    if not old_ids:
+        return 0
+    session = db.session()
+    for spec in _indexed_models(app):
+        rows = _reindex_rows(session, spec, old_ids, batch_size)
+        if rows:
+            _reindex(session, spec, keyring.primary, rows)
+            return len(rows)
+    return 0
+
+
+def _reindex_rows(
+    session: Any, spec: fields.ModelFields, old_ids: list[str], limit: int
+) -> list[Any]:
+    model = spec.model
+    key_col = getattr(model, fields.BIDX_KEY_ATTR)
+    owners = sorted({f.owner_attr for f in spec.indexed} - {"id"})
+    columns = [model.id, key_col, *(getattr(model, a) for a in owners)]  # type: ignore[attr-defined]
+    columns += [getattr(model, f.ct_attr) for f in spec.indexed]
+    query = select(*columns).where(key_col.in_(old_ids)).order_by(model.id).limit(limit)  # type: ignore[attr-defined]
+    return list(session.execute(query))
+
+
+def _reindex(session: Any, spec: fields.ModelFields, primary: MasterKey, rows: list[Any]) -> None:
+    for f in spec.indexed:
+        datakeys.preload(session, f.key_owner, (getattr(r, f.owner_attr) for r in rows))
+    params = []
+    for row in rows:
+        entry: dict[str, Any] = {"b_id": row.id, "b_old_key": getattr(row, fields.BIDX_KEY_ATTR)}
+        any_index = False
+        for f in spec.indexed:
+            blob = getattr(row, f.ct_attr)
+            entry[f"b_ct_{f.name}"] = blob
+            wanted = None
+            if blob is not None and f.index is not None:
+                try:
+                    plain = f.decrypt_raw(session, row.id, getattr(row, f.owner_attr), blob)
+                    wanted = f.index.normaliser(str(plain))
+                except KeyShredded:
+                    wanted = None
+            index = None
+            if wanted is not None and f.index is not None:
+                index = blindindex.value_for(
+                    session, primary, f.table_name, f.column_name, wanted, f.index.bits
+                )
+            entry[f"b_idx_{f.name}"] = index
+            any_index = any_index or index is not None
+        entry["b_new_key"] = primary.id if any_index else None
+        params.append(entry)
+    table = spec.model.__table__  # type: ignore[attr-defined]
+    conditions = [table.c.id == bindparam("b_id"), table.c.bidx_key_id == bindparam("b_old_key")]
+    # Compare-and-swap on every ciphertext: a row edited meanwhile was indexed by its editor.
+    conditions += [
+        table.c[f.column_name].is_not_distinct_from(bindparam(f"b_ct_{f.name}"))
+        for f in spec.indexed
+    ]
+    values: dict[str, Any] = {
+        f"{f.column_name}_bidx": bindparam(f"b_idx_{f.name}") for f in spec.indexed
+    }
+    values["bidx_key_id"] = bindparam("b_new_key")
+    session.execute(update(table).where(*conditions).values(values), params)
+
+
+# --- The job ------------------------------------------------------------------------------------
+
+
+def pending_work(app: Flask, keyring: Keyring) -> int:
+    """Data keys, seeds and indexed rows still under a non-primary key."""
+    return sum(u.movable for k, u in usage(app).items() if k != keyring.primary_id)
+
+
+def run(
+    app: Flask,
+    *,
+    actor: object = None,
+    batch_size: int = 1000,
+    max_batches: int | None = None,
+    grace_seconds: float = 60.0,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Report:
+    """Rotate, or resume a rotation left unfinished: see the module docstring.
+
+    Commits after every batch. max_batches stops early (the tests' stand-in for a kill)."""
+    from casework.audit import service as audit
+    from casework.audit.tags import Tag
+
+    path = _keyring_path(app)
+    keyring: Keyring = app.config["MASTER_KEYRING"]
+    pending = pending_work(app, keyring)
+    report = Report(primary=keyring.primary_id)
+    if pending == 0:
+        key = add_primary_key(app)
+        keyring = app.config["MASTER_KEYRING"]
+        report.primary, report.started = key.id, True
+        audit.record(actor, Tag.KEYS_ROTATE, object_type="master_key", object_id=key.id)
+        db.session.commit()
+        pending = pending_work(app, keyring)
+    if on_start:
+        on_start(pending)
+    tick = progress or (lambda _n: None)
+    batches = 0
+
+    def drain() -> bool:
+        nonlocal batches
+        steps = (
+            ("rewrapped", lambda: rewrap_batch(keyring, batch_size)),
+            ("reindexed", lambda: reindex_batch(app, keyring, batch_size)),
+        )
+        for counter, step in steps:
+            while True:
+                if max_batches is not None and batches >= max_batches:
+                    return False
+                done = step()
+                db.session.commit()
+                if not done:
+                    break
+                batches += 1
+                setattr(report, counter, getattr(report, counter) + done)
+                tick(done)
+        report.resealed += reseal_seeds(keyring)
+        db.session.commit()
+        return True
+
+    if not drain():
+        return report
+    # Requests that wrapped a key under the old primary just before the switch must commit before
+    # the last sweep: wait out the grace period, counted from the keyring file's change.
+    age = time.time() - path.stat().st_mtime
+    if age < grace_seconds:
+        time.sleep(grace_seconds - age)
+    if not drain():
+        return report
+    report.finished = True
+    report.retired, report.kept = retire_unused(app, actor, usage(app))
+    db.session.commit()
+    return report
+
+
+def retire_unused(
+    app: Flask, actor: object, in_use: dict[str, Usage]
+) -> tuple[list[str], dict[str, Usage]]:
+    """Remove from the keyring every non-primary key that nothing uses any more."""
+    from casework.audit import service as audit
+    from casework.audit.tags import Tag
+
+    keyring: Keyring = app.config["MASTER_KEYRING"]
+    retired, kept = [], {}
+    for key_id in list(keyring.keys):
+        if key_id == keyring.primary_id:
+            continue
+        used = in_use.get(key_id, Usage())
+        if used.total:
+            kept[key_id] = used
+        else:
+            retired.append(key_id)
+    if retired:
+        remaining = {k: v for k, v in keyring.keys.items() if k not in retired}
+        _install(app, _keyring_path(app), Keyring(keyring.primary_id, remaining))
+        for key_id in retired:
+            audit.record(actor, Tag.KEYS_RETIRE, object_type="master_key", object_id=key_id)
+            log.info("master key %s retired", key_id)
+    return retired, kept

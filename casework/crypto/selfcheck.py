@@ -1,0 +1,132 @@
+"""The start-up self-check: refuse to serve with keys that cannot read the data.
+
+Cheap enough for every start (a few indexed queries and one unwrap per master key in use):
+1. the keyring is present and every key has 32 bytes (load_config already refuses otherwise);
+2. the code still decrypts a known-answer value (a committed vector under a test-only key);
+3. every master key id named by a data key, a sealed second-factor seed or an audit checkpoint is
+   in the keyring;
+4. for every master key in use, one of the data keys it wraps unwraps (AES key wrap carries its own
+   integrity check: a wrong key with the right id fails here, not at the first case opened);
+5. the shred ledger lists no owner whose key is alive (a backup restored without replaying it).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Flask
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from casework.crypto import cipher, datakeys, secretbox, shredding
+from casework.crypto.errors import CryptoError
+from casework.crypto.keyring import MasterKey
+from casework.crypto.models import DataKey
+from casework.extensions import db
+
+# A test-only key and one of the golden vectors (tests/crypto/golden_vectors.json): not a secret.
+KAT_MASTER = MasterKey("mk-golden-test-only", bytes(range(32)))
+KAT_WRAPPED = "EOyBOYCNAFwqTN8KaiXtKNKPfJiCf3dvpXQC7XLnPYAeKnUkS7gmyw=="
+KAT_BINDING = cipher.Binding("field", "golden", "value", "00000000-0000-4000-8000-000000000000")
+KAT_CIPHERTEXT = "AQEAAAAB3NgKU2rOfmfLwewjldtr2EIPU9IfwVximsVEV0OgGcWGF1nXH2HiiA=="
+KAT_PLAINTEXT = b"known answer"
+
+
+class SelfCheckFailed(Exception):
+    """Raised inside the check; create_app turns it into a ConfigError."""
+
+
+def known_answer() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = datakeys.unwrap(datakeys.kek(KAT_MASTER), base64.b64decode(KAT_WRAPPED))
+    plain = cipher.decrypt(AESGCM(key), KAT_BINDING, base64.b64decode(KAT_CIPHERTEXT))
+    if plain != KAT_PLAINTEXT:
+        raise SelfCheckFailed("the known-answer value decrypted to something else")
+
+
+def _distinct(column: object, table: object) -> list[str]:
+    """Distinct values of an indexed column by skip scan: cheap however many rows there are."""
+    found: list[str] = []
+    while True:
+        query = select(func.min(column)).select_from(table)  # type: ignore[arg-type]
+        if found:
+            query = query.where(column > found[-1])  # type: ignore[operator]
+        value = db.session.scalar(query)
+        if value is None:
+            return found
+        found.append(value)
+
+
+def _keys_in_use(tables: set[str]) -> dict[str, str]:
+    """Master key id → what uses it (first user found)."""
+    used: dict[str, str] = {}
+    for key_id in _distinct(DataKey.master_key_id, DataKey):
+        used.setdefault(key_id, "data keys")
+    if "user_account" in tables:
+        rows = db.session.execute(
+            text("SELECT totp_secret_sealed FROM user_account WHERE totp_secret_sealed IS NOT NULL")
+        )
+        for (blob,) in rows:
+            try:
+                used.setdefault(secretbox.key_id_of(bytes(blob)), "second-factor seeds")
+            except CryptoError:
+                raise SelfCheckFailed("a sealed second-factor seed is malformed") from None
+    if "audit_checkpoint" in tables:
+        for (key_id,) in db.session.execute(text("SELECT DISTINCT key_id FROM audit_checkpoint")):
+            used.setdefault(key_id, "audit checkpoints")
+    return used
+
+
+def check_database(app: Flask) -> None:
+    keyring = app.config["MASTER_KEYRING"]
+    tables = set(inspect(db.session.connection()).get_table_names())
+    if "data_key" not in tables:
+        return  # not migrated yet: `casework init` is about to create the tables
+    for key_id, user in sorted(_keys_in_use(tables).items()):
+        if key_id not in keyring.keys:
+            raise SelfCheckFailed(
+                f"{user} are protected by master key {key_id!r}, which the keyring does not hold: "
+                "restore the keyring file that has it (see docs/crypto.md)"
+            )
+    for key_id in _distinct(DataKey.master_key_id, DataKey):
+        wrapped = db.session.scalar(
+            select(DataKey.wrapped_key).where(DataKey.master_key_id == key_id).limit(1)
+        )
+        try:
+            datakeys.unwrap(datakeys.kek(keyring.get(key_id)), wrapped)  # type: ignore[arg-type]
+        except CryptoError:
+            raise SelfCheckFailed(
+                f"master key {key_id!r} does not unwrap the data keys stored under its id: "
+                "the keyring file holds a different key with that id"
+            ) from None
+    owners = {(e.owner_kind, e.owner_id) for e in shredding.read_ledger()}
+    alive = datakeys.owners_with_live_keys(db.session(), owners)
+    if alive:
+        raise SelfCheckFailed(
+            f"the shred ledger lists {len(alive)} owner(s) whose data keys exist again "
+            "(a restored backup?): run `casework keys replay-ledger` before starting"
+        )
+
+
+def run(app: Flask) -> None:
+    """Raise ConfigError, with a message for the operator, when the keys cannot serve."""
+    from casework.config import ConfigError
+
+    try:
+        known_answer()
+        with app.app_context():
+            try:
+                check_database(app)
+            finally:
+                db.session.remove()
+                # No pooled connection outlives the check: a pre-forking server must not share it.
+                db.engine.dispose()
+    except (SelfCheckFailed, CryptoError) as exc:
+        raise ConfigError(f"Encryption self-check failed: {exc}") from None
+    except ValueError as exc:  # a malformed ledger line
+        raise ConfigError(f"Encryption self-check failed: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"Encryption self-check could not read the database ({type(exc).__name__})"
+        ) from None
