@@ -2,7 +2,7 @@
 
 Every permission decision in views, templates, services, the CLI and the API is made here. Later
 capabilities add object rules (a case's owning and handling units, referrals to a partner) to
-`_object_rule`; the role grants below say what each role may do at all.
+`_object_allows`; the role grants below say what each role may do at all.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from casework.accounts.models import Unit, User
+    from casework.cases.models import Case
 
 
 class Role(StrEnum):
@@ -134,6 +135,13 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.accounts.models import Unit, User
     from casework.referrals.models import Partner
 
+    from casework.cases.models import Case
+
+    if isinstance(obj, Case):
+        return _case_allows(user, permission, obj)
+    if permission == Permission.CASE_CREATE and isinstance(obj, Unit):
+        # A case is opened at one's own unit, never on another unit's behalf.
+        return obj.id == user.unit_id and not obj.is_retired
     if permission in (Permission.UNIT_MANAGE, Permission.USER_MANAGE, Permission.PARTNER_MANAGE):
         # An admin administers her own unit's subtree (central admins: the whole tree).
         if isinstance(obj, Unit):
@@ -147,6 +155,126 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
                 return True
             return any(in_subtree(u, user.unit_id) for u in obj.units_served)
     return False
+
+
+# Case work that only the handling unit does (the owning unit keeps reading after escalation).
+_HANDLING_UNIT_WORK = frozenset(
+    {
+        Permission.CASE_EDIT,
+        Permission.QUICK_REPORT_SEND,
+        Permission.ESCALATION_REQUEST,
+        Permission.CLOSURE_REQUEST,
+        Permission.REFERRAL_SEND,
+    }
+)
+
+
+def _recused(user: User, case: Case) -> bool:
+    from sqlalchemy import select
+
+    from casework.cases.models import Recusal
+    from casework.extensions import db
+
+    return (
+        db.session.scalar(
+            select(Recusal.id).where(Recusal.user_id == user.id, Recusal.case_id == case.id)
+        )
+        is not None
+    )
+
+
+def file_units(case: Case) -> set[int]:
+    """Units whose staff read the full file: the owning and the handling unit."""
+    return {case.owning_unit_id, case.handling_unit_id}
+
+
+def _break_glass_open(user: User, case: Case) -> bool:
+    from sqlalchemy import select
+
+    from casework.cases.models import BreakGlass
+    from casework.db import utcnow
+    from casework.extensions import db
+
+    return (
+        db.session.scalar(
+            select(BreakGlass.id).where(
+                BreakGlass.user_id == user.id,
+                BreakGlass.case_id == case.id,
+                BreakGlass.expires_at > utcnow(),
+            )
+        )
+        is not None
+    )
+
+
+def _supervises(user: User, case: Case) -> bool:
+    """A reviewer supervises the cases handled or owned in her unit's subtree."""
+    if user.role != Role.REVIEWER or user.unit_id is None:
+        return False
+    return in_subtree(case.handling_unit, user.unit_id) or in_subtree(
+        case.owning_unit, user.unit_id
+    )
+
+
+def _case_allows(user: User, permission: Permission, case: Case) -> bool:
+    """DESIGN.md §6: file units read; the handling unit works; reviewers supervise their subtree
+    de-identified and open other files only by break-glass; recusal beats every grant."""
+    if user.unit_id is None or _recused(user, case):
+        return False
+    member = user.unit_id in file_units(case)
+    if permission == Permission.CASE_READ:
+        return member or (_supervises(user, case) and _break_glass_open(user, case))
+    if permission in _HANDLING_UNIT_WORK:
+        return user.unit_id == case.handling_unit_id
+    if permission == Permission.CASE_SUPERVISE:
+        return member or _supervises(user, case)
+    if permission == Permission.CASE_BREAK_GLASS:
+        return not member and _supervises(user, case)
+    if permission == Permission.AUDIT_READ:
+        # "Who has seen this file": for the reviewers of the units that hold it.
+        return member and user.role == Role.REVIEWER
+    return False
+
+
+def visible_cases(user: User) -> Any:
+    """Cases whose full file the user may open: the only source of case lists."""
+    from sqlalchemy import exists, false, or_, select
+
+    from casework.cases.models import BreakGlass, Case, Recusal
+    from casework.db import utcnow
+
+    stmt = select(Case)
+    if not can(user, Permission.CASE_READ) or user.unit_id is None:
+        return stmt.where(false())
+    glass = select(BreakGlass.case_id).where(
+        BreakGlass.user_id == user.id, BreakGlass.expires_at > utcnow()
+    )
+    recused = exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+    return stmt.where(
+        or_(
+            Case.owning_unit_id == user.unit_id,
+            Case.handling_unit_id == user.unit_id,
+            Case.id.in_(glass),
+        ),
+        ~recused,
+    )
+
+
+def supervised_cases(user: User) -> Any:
+    """Cases of the reviewer's subtree, for de-identified summaries only."""
+    from sqlalchemy import exists, false, or_, select
+
+    from casework.accounts.units import subtree_select
+    from casework.cases.models import Case, Recusal
+
+    stmt = select(Case)
+    if not can(user, Permission.CASE_SUPERVISE) or user.unit_id is None:
+        return stmt.where(false())
+    subtree = subtree_select(user.unit_id)
+    recused = exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+    return stmt.where(
+        or_(Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree)), ~recused
+    )
 
 
 def role_grants(role: str) -> frozenset[Permission]:
@@ -178,3 +306,24 @@ def require(
 def permission_matrix() -> list[tuple[Permission, dict[Role, bool]]]:
     """The role × permission table, generated from ROLE_GRANTS (shown to admins, used in docs)."""
     return [(p, {r: p in ROLE_GRANTS[r] for r in Role}) for p in Permission]
+
+
+def visible_audit_events(user: User | None) -> Any:
+    """Audit events a user may read: auditors all; reviewers those by staff of their subtree.
+
+    Until case files exist the reviewer's scope is the actor's unit; the case rules (events about
+    cases of her subtree) join it when cases arrive.
+    """
+    from sqlalchemy import select
+
+    from casework.accounts.units import subtree_ids
+    from casework.audit.models import AuditEvent
+
+    if user is None or not can(user, Permission.AUDIT_READ):
+        raise NotPermitted(Permission.AUDIT_READ)
+    stmt = select(AuditEvent)
+    if user.role == Role.AUDITOR:
+        return stmt
+    if user.unit_id is None:
+        return stmt.where(AuditEvent.seq.is_(None))  # nothing: default deny
+    return stmt.where(AuditEvent.actor_unit_id.in_(subtree_ids(user.unit_id)))
