@@ -124,8 +124,8 @@ def test_reviewer_above_supervises_but_needs_break_glass_to_read(org):
 
 
 def test_break_glass_expires(org):
-    from tests.conftest import age_rows
     from casework.cases.models import BreakGlass
+    from tests.conftest import age_rows
 
     case = open_case(org["officer_c1"])
     service.break_glass(org["reviewer_d1"], case, "Check", minutes=60)
