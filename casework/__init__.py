@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Every model module is imported here so that metadata is complete for Alembic and create_all.
     from casework.accounts import models as _accounts_models  # noqa: F401
     from casework.audit import models as _audit_models  # noqa: F401
+    from casework.cases import models as _case_models  # noqa: F401
     from casework.crypto import models as _crypto_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
 
@@ -81,11 +82,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.accounts import views as _accounts_views  # noqa: F401 (routes)
     from casework.admin import bp as admin_bp
     from casework.admin import views as _admin_views  # noqa: F401 (routes)
+    from casework.audit import bp as audit_bp
+    from casework.audit import views as _audit_views  # noqa: F401 (routes)
+    from casework.cases import bp as cases_bp
+    from casework.cases import views as _cases_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(cases_bp, url_prefix="/cases")
 
     errors_web.init_app(app)
 

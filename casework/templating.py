@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
+from casework.cases import vocab
 from casework.labels import LEVEL_LABELS, PARTNER_KIND_LABELS, ROLE_LABELS, label
 from casework.policy import Permission, can
 
@@ -22,7 +23,13 @@ def init_app(app: Flask) -> None:
             "role_label": lambda code: label(ROLE_LABELS, code),
             "level_label": lambda code: label(LEVEL_LABELS, code),
             "partner_kind_label": lambda code: label(PARTNER_KIND_LABELS, code),
+            "vocab": vocab,
+            "label": label,
         }
+
+    @app.template_filter("without")
+    def _without(mapping: dict[str, object], key: str) -> dict[str, object]:
+        return {k: v for k, v in mapping.items() if k != key}
 
     @app.template_filter("when")
     def _when(value: datetime | None, fmt: str = "short") -> str:

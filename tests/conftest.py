@@ -5,6 +5,7 @@ that carries CSRF tokens."""
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import os
 import re
@@ -111,15 +112,31 @@ class Browser:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
+    def _isolated(self, call, *args, **kw):  # type: ignore[no-untyped-def]
+        """Run a request as a browser would: in its own app context, after the test's own work
+        is committed (a test that set data up in an app context must not share `g` or hold
+        SQLite's write lock while the request runs)."""
+        from flask import has_app_context
+
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(call, *args, **kw)
+
     def get(self, url: str, **kw: object):  # type: ignore[no-untyped-def]
-        return self.client.get(url, **kw)
+        return self._isolated(self.client.get, url, **kw)
+
+    def open(self, url: str, **kw: object):  # type: ignore[no-untyped-def]
+        return self._isolated(self.client.open, url, **kw)
+
+    def raw_post(self, url: str, **kw: object):  # type: ignore[no-untyped-def]
+        return self._isolated(self.client.post, url, **kw)
 
     def token(self, page: str = "/login") -> str:
-        html = self.client.get(page).get_data(as_text=True)
+        html = self.get(page).get_data(as_text=True)
         match = self.TOKEN.search(html)
         if match is None:
             # Signed-in pages redirect /login home; every page carries the footer's token.
-            html = self.client.get("/", follow_redirects=True).get_data(as_text=True)
+            html = self.get("/", follow_redirects=True).get_data(as_text=True)
             match = self.TOKEN.search(html)
         assert match, "no CSRF token on the page"
         return match.group(1)
@@ -134,7 +151,7 @@ class Browser:
     ):  # type: ignore[no-untyped-def]
         form = dict(data or {})
         form.setdefault("csrf_token", self.token(page or url))
-        return self.client.post(url, data=form, **kw)
+        return self._isolated(self.client.post, url, data=form, **kw)
 
     def login(self, username: str, password: str = PASSWORD, code: str | None = None):  # type: ignore[no-untyped-def]
         response = self.post("/login", {"username": username, "password": password})

@@ -103,6 +103,7 @@ def next_case_code(unit: Unit, year: int) -> str:
 class Alert:
     """What the safety screen means for the officer now: a duty and its deadline."""
 
+    code: str
     message: object
     due: datetime | None = None
 
@@ -121,6 +122,7 @@ def alerts_for(case: Case) -> list[Alert]:
     if "domestic_violence" in types:
         alerts.append(
             Alert(
+                "notify_commune_chair",
                 _l(
                     "Domestic violence: tell the commune People's Committee chair immediately (DV law art. 20)."
                 ),
@@ -130,6 +132,7 @@ def alerts_for(case: Case) -> list[Alert]:
     if case.child_involved or "child_abuse" in types:
         alerts.append(
             Alert(
+                "report_child_abuse",
                 _l(
                     "A child is involved: report immediately to hotline 111, the commune People's Committee or the police."
                 ),
@@ -139,14 +142,21 @@ def alerts_for(case: Case) -> list[Alert]:
         if case.immediate_danger:
             alerts.append(
                 Alert(
+                    "child_emergency_12h",
                     _l("Child at serious risk: emergency intervention within 12 hours."),
                     start + timedelta(hours=12),
                 )
             )
-        alerts.append(Alert(_l("Child support and intervention plan within 5 working days.")))
+        alerts.append(
+            Alert(
+                "child_plan_5_working_days",
+                _l("Child support and intervention plan within 5 working days."),
+            )
+        )
     if case.sexual_violence:
         alerts.append(
             Alert(
+                "medical_referral_72h",
                 _l(
                     "Sexual violence: medical referral within 72 hours (HIV prevention) and 120 hours (emergency contraception) of the assault."
                 ),
@@ -156,9 +166,10 @@ def alerts_for(case: Case) -> list[Alert]:
     if case.immediate_danger:
         alerts.append(
             Alert(
+                "safety_plan_now",
                 _l(
                     "Immediate danger: make a safety plan now; consider a shelter and a contact ban."
-                )
+                ),
             )
         )
     return alerts
