@@ -120,7 +120,13 @@ class Browser:
 
         if has_app_context():
             db.session.commit()
-        return contextvars.Context().run(call, *args, **kw)
+
+        def request_and_read():  # type: ignore[no-untyped-def]
+            response = call(*args, **kw)
+            response.get_data()  # a streamed body must be read inside the request's context
+            return response
+
+        return contextvars.Context().run(request_and_read)
 
     def get(self, url: str, **kw: object):  # type: ignore[no-untyped-def]
         return self._isolated(self.client.get, url, **kw)
@@ -160,20 +166,25 @@ class Browser:
         return response
 
 
-def _https_client(app: Flask) -> FlaskClient:
+def _https_client(app: Flask, lang: str | None) -> FlaskClient:
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies, as in production
+    if lang:
+        # As if the user had chosen the language in the footer (tests read English messages).
+        with contextvars.Context().run(client.session_transaction) as sess:
+            sess["lang"] = lang
     return client
 
 
 @pytest.fixture
 def browser(app: Flask) -> Browser:
-    return Browser(_https_client(app))
+    """A browser whose user chose English; `new_browser(lang=None)` gives the Vietnamese default."""
+    return Browser(_https_client(app, "en"))
 
 
 @pytest.fixture
 def new_browser(app: Flask):  # type: ignore[no-untyped-def]
-    return lambda: Browser(_https_client(app))
+    return lambda lang="en": Browser(_https_client(app, lang))
 
 
 # --- Factories: real objects, made through the services ---------------------------------------

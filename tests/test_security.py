@@ -149,7 +149,8 @@ def test_unexpected_error_shows_a_plain_500_page(app, browser, caplog):
     assert "Nguyễn Thị Hoa" not in caplog.text
 
 
-def test_vietnamese_is_the_default_language_and_english_can_be_chosen(app, browser):
+def test_vietnamese_is_the_default_language_and_english_can_be_chosen(app, new_browser):
+    browser = new_browser(lang=None)
     page = browser.get("/login").get_data(as_text=True)
     assert 'lang="vi"' in page and "Đăng nhập" in page
     browser.post("/language", {"lang": "en", "back": "/login"}, page="/login")
