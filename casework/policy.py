@@ -133,9 +133,8 @@ def in_subtree(unit: Unit | None, root_id: int | None) -> bool:
 def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     """The object rules. An object with no rule here is refused: default deny."""
     from casework.accounts.models import Unit, User
-    from casework.referrals.models import Partner
-
     from casework.cases.models import Case
+    from casework.referrals.models import Partner
 
     if isinstance(obj, Case):
         return _case_allows(user, permission, obj)
