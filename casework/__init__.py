@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.accounts import models as _accounts_models  # noqa: F401
     from casework.audit import models as _audit_models  # noqa: F401
     from casework.cases import models as _case_models  # noqa: F401
+    from casework.cases.workflow import models as _workflow_models  # noqa: F401
     from casework.crypto import models as _crypto_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
 
@@ -85,7 +86,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.audit import bp as audit_bp
     from casework.audit import views as _audit_views  # noqa: F401 (routes)
     from casework.cases import bp as cases_bp
+    from casework.cases import search_views as _cases_search_views  # noqa: F401 (routes)
     from casework.cases import views as _cases_views  # noqa: F401 (routes)
+    from casework.cases import timeline_views as _timeline_views  # noqa: F401 (routes)
+    from casework.cases import attachment_views as _attachment_views  # noqa: F401 (routes)
+    from casework.cases import people_views as _people_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
 
     app.register_blueprint(main_bp)

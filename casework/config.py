@@ -62,11 +62,30 @@ DEFAULTS: dict[str, Any] = {
     # Unit levels, from the top. The national tree since 2025 skips "district".
     "UNIT_LEVELS": ["central", "province", "district", "commune"],
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Decision 2605 workflow (DOMAIN.md defaults): which severities need a quick report, how fast,
+    # and which go on to central.
+    "QUICK_REPORT_SEVERITIES": ["S3", "S4"],
+    "QUICK_REPORT_CENTRAL_SEVERITIES": ["S4"],
+    "QUICK_REPORT_HOURS": 24,
+    # Deadlines in hours unless named otherwise (DOMAIN.md "Timers the software watches").
+    "DEADLINE_HOURS": {
+        "notify_commune_chair": 1,
+        "report_child_abuse": 1,
+        "child_emergency": 12,
+        "contact_ban_decision": 12,
+        "medical_referral_pep": 72,
+        "medical_referral_ec": 120,
+        "referral_answer": 48,
+    },
+    "CHILD_PLAN_WORKING_DAYS": 5,
+    # Public holidays (ISO dates) skipped by working-day deadlines, besides Saturdays and Sundays.
+    "PUBLIC_HOLIDAYS": [],
     "SECRET_KEY": None,
     "MASTER_KEYRING": None,  # a Keyring, loaded below
     "MASTER_KEYRING_FILE": None,  # default instance/keys/master.json; None once loaded from env
     "SHRED_LEDGER_FILE": None,  # default instance/shred-ledger.jsonl (keep it out of DB backups)
     "ATTACHMENT_DIR": None,  # default instance/attachments (encrypted files only)
+    "FOLLOW_UP_DAYS": {"imminent": 1, "high": 2, "medium": 7, "low": 30},  # by risk (DOMAIN)
 }
 
 

@@ -134,10 +134,23 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     """The object rules. An object with no rule here is refused: default deny."""
     from casework.accounts.models import Unit, User
     from casework.cases.models import Case
+    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
     from casework.referrals.models import Partner
 
     if isinstance(obj, Case):
         return _case_allows(user, permission, obj)
+    if isinstance(obj, QuickReport):
+        return permission == Permission.QUICK_REPORT_RECEIVE and _receives(user, obj)
+    if isinstance(obj, Escalation):
+        # Only a reviewer of the unit asked to take the case answers, and never her own request.
+        return (
+            permission == Permission.ESCALATION_ANSWER
+            and obj.kind == "request"
+            and user.unit_id == obj.to_unit_id
+            and user.id != obj.requested_by_id
+        )
+    if isinstance(obj, ClosureRequest):
+        return permission == Permission.CLOSURE_DECIDE and _decides_closure(user, obj)
     if permission == Permission.CASE_CREATE and isinstance(obj, Unit):
         # A case is opened at one's own unit, never on another unit's behalf.
         return obj.id == user.unit_id and not obj.is_retired
@@ -183,8 +196,60 @@ def _recused(user: User, case: Case) -> bool:
 
 
 def file_units(case: Case) -> set[int]:
-    """Units whose staff read the full file: the owning and the handling unit."""
-    return {case.owning_unit_id, case.handling_unit_id}
+    """Units whose staff read the full file: the owning unit, the handling unit, and every unit
+    that handled it before an escalation or take-over moved it up (they can be asked to act)."""
+    from sqlalchemy import select
+
+    from casework.cases.workflow.models import Escalation
+    from casework.extensions import db
+
+    earlier = db.session.scalars(
+        select(Escalation.from_unit_id).where(
+            Escalation.case_id == case.id, Escalation.status == "accepted"
+        )
+    )
+    return {case.owning_unit_id, case.handling_unit_id, *earlier}
+
+
+def _above(user: User, unit: Unit) -> bool:
+    """True when the user's unit is a proper ancestor of unit."""
+    return any(a.id == user.unit_id for a in unit.ancestors())
+
+
+def _receives(user: User, report: Any) -> bool:
+    """Reviewers of a unit the quick report was delivered to."""
+    from sqlalchemy import select
+
+    from casework.cases.workflow.models import QuickReportDelivery
+    from casework.extensions import db
+
+    if user.role != Role.REVIEWER or user.unit_id is None:
+        return False
+    return (
+        db.session.scalar(
+            select(QuickReportDelivery.id).where(
+                QuickReportDelivery.report_id == report.id,
+                QuickReportDelivery.unit_id == user.unit_id,
+            )
+        )
+        is not None
+    )
+
+
+def _decides_closure(user: User, request: Any) -> bool:
+    """A reviewer of a unit above the handling unit (at the top: another reviewer of the top
+    unit); never the person who asked."""
+    from casework.accounts.models import Unit
+    from casework.extensions import db
+
+    if user.role != Role.REVIEWER or user.unit_id is None or user.id == request.requested_by_id:
+        return False
+    unit = db.session.get(Unit, request.handling_unit_id)
+    if unit is None:
+        return False
+    if unit.parent_id is None:
+        return user.unit_id == unit.id
+    return _above(user, unit)
 
 
 def _break_glass_open(user: User, case: Case) -> bool:
@@ -229,6 +294,12 @@ def _case_allows(user: User, permission: Permission, case: Case) -> bool:
         return member or _supervises(user, case)
     if permission == Permission.CASE_BREAK_GLASS:
         return not member and _supervises(user, case)
+    if permission == Permission.CASE_TAKE_OVER:
+        return user.role == Role.REVIEWER and _above(user, case.handling_unit)
+    if permission == Permission.CASE_REOPEN:
+        return user.role == Role.REVIEWER and (
+            user.unit_id == case.handling_unit_id or _above(user, case.handling_unit)
+        )
     if permission == Permission.AUDIT_READ:
         # "Who has seen this file": for the reviewers of the units that hold it.
         return member and user.role == Role.REVIEWER
@@ -240,6 +311,7 @@ def visible_cases(user: User) -> Any:
     from sqlalchemy import exists, false, or_, select
 
     from casework.cases.models import BreakGlass, Case, Recusal
+    from casework.cases.workflow.models import Escalation
     from casework.db import utcnow
 
     stmt = select(Case)
@@ -249,10 +321,14 @@ def visible_cases(user: User) -> Any:
         BreakGlass.user_id == user.id, BreakGlass.expires_at > utcnow()
     )
     recused = exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+    handed_up = select(Escalation.case_id).where(
+        Escalation.from_unit_id == user.unit_id, Escalation.status == "accepted"
+    )
     return stmt.where(
         or_(
             Case.owning_unit_id == user.unit_id,
             Case.handling_unit_id == user.unit_id,
+            Case.id.in_(handed_up),
             Case.id.in_(glass),
         ),
         ~recused,

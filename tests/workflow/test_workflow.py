@@ -1,0 +1,238 @@
+"""Decision 2605 workflow: quick reports, escalation, take-over, closure, reopening."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from casework.audit.models import AuditEvent
+from casework.cases import service as cases
+from casework.cases.workflow import service as wf
+from casework.cases.workflow.models import Notification, QuickReportDelivery, Transition
+from casework.errors import Invalid, InvalidTransition
+from casework.extensions import db
+from casework.policy import NotPermitted, Permission, can
+from tests.cases.conftest import open_case
+from tests.conftest import CANARY, make_user
+
+
+def _classified(org, severity="S3"):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    cases.classify(
+        org["officer_c1"],
+        case,
+        expected_version=case.version,
+        types=["domestic_violence"],
+        severity=severity,
+        risk="high",
+        gbv_type=None,
+    )
+    db.session.commit()
+    return case
+
+
+def test_quick_report_reaches_the_parent_and_carries_no_names(org):
+    case = _classified(org)
+    report = wf.send_quick_report(org["officer_c1"], case, "Woman injured; police informed.")
+    db.session.commit()
+    units = set(
+        db.session.scalars(
+            select(QuickReportDelivery.unit_id).where(QuickReportDelivery.report_id == report.id)
+        )
+    )
+    assert units == {org["D1"].id}
+    assert CANARY not in report.snapshot and "0912" not in report.snapshot
+    assert json.loads(report.snapshot)["severity"] == "S3"
+    assert can(org["reviewer_d1"], Permission.QUICK_REPORT_RECEIVE, report)
+    assert not can(org["reviewer_d2"], Permission.QUICK_REPORT_RECEIVE, report)
+    notes = db.session.scalars(
+        select(Notification).where(Notification.user_id == org["reviewer_d1"].id)
+    ).all()
+    assert [n.kind for n in notes] == ["quick_report"]
+
+
+def test_s4_quick_report_also_reaches_central(org):
+    case = _classified(org, "S4")
+    report = wf.send_quick_report(org["officer_c1"], case, "Death of a victim.")
+    db.session.commit()
+    units = set(
+        db.session.scalars(
+            select(QuickReportDelivery.unit_id).where(QuickReportDelivery.report_id == report.id)
+        )
+    )
+    assert units == {org["D1"].id, org["TW"].id}
+
+
+def test_quick_report_only_for_configured_severities(org):
+    case = _classified(org, "S1")
+    with pytest.raises(Invalid):
+        wf.send_quick_report(org["officer_c1"], case, "x")
+
+
+def test_a_correction_is_a_new_version_and_the_first_stays(org):
+    case = _classified(org)
+    first = wf.send_quick_report(org["officer_c1"], case, "First")
+    second = wf.send_quick_report(org["officer_c1"], case, "Second")
+    db.session.commit()
+    assert (first.number, second.number) == (1, 2) and second.supersedes_id == first.id
+    assert first.situation == "First"
+
+
+def test_receiving_reviewer_forwards_up_once(org):
+    case = _classified(org)
+    report = wf.send_quick_report(org["officer_c1"], case, "x")
+    wf.forward_quick_report(org["reviewer_d1"], report)
+    db.session.commit()
+    assert can(org["reviewer_hy"], Permission.QUICK_REPORT_RECEIVE, report)
+    with pytest.raises(InvalidTransition):
+        wf.forward_quick_report(org["reviewer_d1"], report)
+
+
+def test_escalation_accepted_moves_handling_up_and_the_commune_keeps_reading(org):
+    case = _classified(org)
+    esc = wf.request_escalation(org["officer_c1"], case, "Beyond our capacity")
+    db.session.commit()
+    assert not can(org["officer_c1"], Permission.ESCALATION_ANSWER, esc)
+    wf.accept_escalation(org["reviewer_d1"], esc)
+    db.session.commit()
+    assert case.handling_unit_id == org["D1"].id
+    assert can(org["reviewer_d1"], Permission.CASE_EDIT, case)
+    assert can(org["officer_c1"], Permission.CASE_READ, case)
+    assert not can(org["officer_c1"], Permission.CASE_EDIT, case)
+
+
+def test_escalation_returned_with_guidance(org):
+    case = _classified(org)
+    esc = wf.request_escalation(org["officer_c1"], case, "Unsure")
+    with pytest.raises(Invalid):
+        wf.return_escalation(org["reviewer_d1"], esc, "")
+    wf.return_escalation(org["reviewer_d1"], esc, "Contact the police first")
+    db.session.commit()
+    assert case.handling_unit_id == org["C1"].id and esc.status == "returned"
+
+
+def test_only_the_parent_units_reviewers_answer_an_escalation(org):
+    case = _classified(org)
+    esc = wf.request_escalation(org["officer_c1"], case, "Help")
+    for who in ("reviewer_d2", "reviewer_hy", "officer_c2", "admin"):
+        with pytest.raises(NotPermitted):
+            wf.accept_escalation(org[who], esc)
+
+
+def test_a_second_answer_to_the_same_escalation_is_told_it_lost(org):
+    case = _classified(org)
+    esc = wf.request_escalation(org["officer_c1"], case, "Help")
+    db.session.commit()
+    other = make_user("reviewer.d1b", "reviewer", org["D1"])
+    wf.accept_escalation(org["reviewer_d1"], esc)
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        wf.return_escalation(other, esc, "No")
+
+
+def test_province_reviewer_escalates_on_to_central(org):
+    case = _classified(org)
+    wf.accept_escalation(org["reviewer_d1"], wf.request_escalation(org["officer_c1"], case, "1"))
+    wf.accept_escalation(org["reviewer_hy"], wf.request_escalation(org["reviewer_d1"], case, "2"))
+    central = make_user("reviewer.tw", "reviewer", org["TW"])
+    esc = wf.request_escalation(org["reviewer_hy"], case, "Cross-province")
+    wf.accept_escalation(central, esc)
+    db.session.commit()
+    assert case.handling_unit_id == org["TW"].id
+    with pytest.raises(InvalidTransition):
+        wf.request_escalation(central, case, "nowhere higher")
+
+
+def test_take_over_by_a_unit_above(org):
+    case = _classified(org)
+    assert not can(org["reviewer_d2"], Permission.CASE_TAKE_OVER, case)
+    wf.take_over(org["reviewer_hy"], case, "Media attention")
+    db.session.commit()
+    assert case.handling_unit_id == org["HY"].id
+    assert can(org["officer_c1"], Permission.CASE_READ, case)
+
+
+def test_closure_needs_a_reviewer_above_and_never_the_requester(org):
+    case = _classified(org)
+    request = wf.request_closure(
+        org["officer_c1"], case, "resolved", "Violence stopped; victim safe."
+    )
+    db.session.commit()
+    assert case.status == "closure_requested"
+    # A reviewer of the same commune (not above) and a sibling district cannot approve.
+    same = make_user("reviewer.c1", "reviewer", org["C1"])
+    for reviewer in (same, org["reviewer_d2"]):
+        with pytest.raises(NotPermitted):
+            wf.approve_closure(reviewer, request)
+    wf.approve_closure(org["reviewer_d1"], request, "Agreed")
+    db.session.commit()
+    assert case.status == "closed" and case.closure_outcome == "resolved"
+
+
+def test_no_self_approval_at_the_top(org):
+    case = _classified(org)
+    central_a = make_user("reviewer.tw.a", "reviewer", org["TW"])
+    central_b = make_user("reviewer.tw.b", "reviewer", org["TW"])
+    wf.take_over(central_a, case, "National case")
+    request = wf.request_closure(central_a, case, "resolved", "Done")
+    with pytest.raises(NotPermitted):
+        wf.approve_closure(central_a, request)
+    wf.approve_closure(central_b, request)
+    assert case.status == "closed"
+
+
+def test_refused_closure_returns_the_case_to_active(org):
+    case = _classified(org)
+    request = wf.request_closure(org["officer_c1"], case, "needs_met", "All services given")
+    with pytest.raises(Invalid):
+        wf.refuse_closure(org["reviewer_d1"], request, "")
+    wf.refuse_closure(org["reviewer_d1"], request, "Follow-up visit still needed")
+    db.session.commit()
+    assert case.status == "active" and request.status == "refused"
+
+
+def test_reopen_a_closed_case_with_a_reason(org):
+    case = _classified(org)
+    wf.approve_closure(
+        org["reviewer_d1"], wf.request_closure(org["officer_c1"], case, "resolved", "ok")
+    )
+    with pytest.raises(NotPermitted):
+        wf.reopen(org["officer_c1"], case, "new violence")
+    wf.reopen(org["reviewer_d1"], case, "New violence reported")
+    db.session.commit()
+    assert case.status == "active" and case.closed_at is None
+
+
+def test_transitions_outside_the_state_machine_are_refused(org):
+    case = open_case(org["officer_c1"])  # open, not classified
+    with pytest.raises(InvalidTransition):
+        wf.request_closure(org["officer_c1"], case, "duplicate", "Same as another case")
+    with pytest.raises(InvalidTransition):
+        wf.start_monitoring(org["officer_c1"], case)
+    with pytest.raises(InvalidTransition):
+        wf.reopen(org["reviewer_d1"], case, "x")
+
+
+def test_every_transition_is_recorded_and_audited(org):
+    case = _classified(org)
+    wf.start_monitoring(org["officer_c1"], case)
+    wf.approve_closure(
+        org["reviewer_d1"], wf.request_closure(org["officer_c1"], case, "resolved", "ok")
+    )
+    db.session.commit()
+    steps = db.session.scalars(
+        select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
+    ).all()
+    assert [(s.from_status, s.to_status) for s in steps] == [
+        ("active", "monitoring"),
+        ("monitoring", "closure_requested"),
+        ("closure_requested", "closed"),
+    ]
+    audited = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.tag == "case:status:change")
+    ).all()
+    assert len(audited) == 3
+    for event in audited:
+        assert CANARY not in event.details
