@@ -1,0 +1,291 @@
+"""Deadlines computed from a case's data (DOMAIN.md "Timers the software watches").
+
+Nothing is stored: each deadline is derived from the intake, classification, actions, support,
+follow-ups and quick reports every time, so a correction anywhere is reflected at once. Limits come
+from the configuration (one place, DOMAIN.md defaults). Working days are counted in Vietnam's time
+zone, Monday to Friday, skipping the configured public holidays.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from casework.cases.models import Action, Assessment, Case, FollowUp, Support
+from casework.cases.workflow.models import QuickReport
+from casework.db import utcnow
+from casework.extensions import db
+
+LABELS = {
+    "notify_commune_chair": _l("Tell the commune People's Committee chair (domestic violence)"),
+    "report_child_abuse": _l("Report child abuse to 111, the commune or the police"),
+    "child_emergency": _l("Emergency intervention for a child at serious risk"),
+    "child_plan": _l("Child support and intervention plan"),
+    "contact_ban_decision": _l("Commune chair's decision on a contact ban"),
+    "medical_referral_pep": _l("Medical referral within 72 hours (HIV prevention)"),
+    "medical_referral_ec": _l("Medical referral within 120 hours (emergency contraception)"),
+    "quick_report": _l("Quick report to the higher level"),
+    "follow_up": _l("Follow-up contact"),
+}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    case_id: uuid.UUID
+    kind: str
+    due_at: datetime
+    done_at: datetime | None = None
+    subject: str = ""  # which action or follow-up, when a case has several of the kind
+
+    @property
+    def label(self) -> object:
+        return LABELS.get(self.kind, self.kind)
+
+    def overdue(self, now: datetime | None = None) -> bool:
+        return self.done_at is None and self.due_at < (now or utcnow())
+
+    def late(self) -> bool:
+        """Done, but after the deadline."""
+        return self.done_at is not None and self.done_at > self.due_at
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _holidays() -> set[date]:
+    return {date.fromisoformat(d) for d in current_app.config["PUBLIC_HOLIDAYS"]}
+
+
+def add_working_days(start: datetime, days: int, holidays: set[date] | None = None) -> datetime:
+    """The end of the `days`-th working day after `start`, counted in local time.
+
+    A case received on Friday evening with 5 working days is due at the end of the next Friday;
+    Saturdays, Sundays and holidays do not count. The result is 23:59:59 local time, in UTC.
+    """
+    holidays = _holidays() if holidays is None else holidays
+    tz = _tz()
+    day = start.astimezone(tz).date()
+    counted = 0
+    while counted < days:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in holidays:
+            counted += 1
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=tz)
+    return end.astimezone(start.tzinfo or tz)
+
+
+def _hours(name: str) -> timedelta:
+    return timedelta(hours=current_app.config["DEADLINE_HOURS"][name])
+
+
+def _first(moments: Iterable[datetime | None]) -> datetime | None:
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None
+
+
+@dataclass
+class _Facts:
+    """What the deadlines of a batch of cases depend on, loaded in one query per table."""
+
+    actions: dict[uuid.UUID, list[Action]]
+    supports: dict[uuid.UUID, list[Support]]
+    assessments: dict[uuid.UUID, list[Assessment]]
+    follow_ups: dict[uuid.UUID, list[FollowUp]]
+    quick_reports: dict[uuid.UUID, list[QuickReport]]
+
+
+def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[type-arg]
+    grouped: dict[uuid.UUID, list] = defaultdict(list)  # type: ignore[type-arg]
+    for row in rows:
+        grouped[row.case_id].append(row)  # type: ignore[attr-defined]
+    return grouped
+
+
+def _facts(case_ids: list[uuid.UUID]) -> _Facts:
+    def rows(model):  # type: ignore[no-untyped-def]
+        return (
+            db.session.scalars(select(model).where(model.case_id.in_(case_ids))) if case_ids else []
+        )
+
+    superseded = {a.supersedes_id for a in rows(Action) if a.supersedes_id is not None}
+    actions = [a for a in rows(Action) if a.id not in superseded]
+    return _Facts(
+        _group(actions),
+        _group(rows(Support)),
+        _group(rows(Assessment)),
+        _group(rows(FollowUp)),
+        _group(rows(QuickReport)),
+    )
+
+
+def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
+    out: list[Deadline] = []
+    start = case.received_at
+    types = set(case.type_codes)
+    actions = f.actions.get(case.id, [])
+
+    def acted(
+        kinds: set[str], authorities: set[str] | None = None, after: datetime | None = None
+    ) -> datetime | None:
+        return _first(
+            a.occurred_at
+            for a in actions
+            if a.kind in kinds
+            and (authorities is None or a.authority in authorities)
+            and (after is None or a.occurred_at >= after)
+        )
+
+    if "domestic_violence" in types:
+        done = acted({"notify_authority"}, {"commune_committee"})
+        out.append(
+            Deadline(case.id, "notify_commune_chair", start + _hours("notify_commune_chair"), done)
+        )
+    child = case.child_involved or "child_abuse" in types
+    if child:
+        done = acted({"notify_authority"}, {"hotline_111", "police", "commune_committee"})
+        out.append(
+            Deadline(case.id, "report_child_abuse", start + _hours("report_child_abuse"), done)
+        )
+        if case.immediate_danger:
+            done = _first(
+                [
+                    acted({"protective_measure", "visit", "accompaniment"}),
+                    _first(
+                        datetime.combine(s.started_on, time(0), tzinfo=_tz())
+                        for s in f.supports.get(case.id, [])
+                        if s.service in ("shelter", "medical") and s.started_on
+                    ),
+                ]
+            )
+            out.append(
+                Deadline(case.id, "child_emergency", start + _hours("child_emergency"), done)
+            )
+        plan_done = _first(
+            a.created_at for a in f.assessments.get(case.id, []) if a.kind == "safety"
+        )
+        due = add_working_days(start, current_app.config["CHILD_PLAN_WORKING_DAYS"])
+        out.append(Deadline(case.id, "child_plan", due, plan_done))
+    for request in (a for a in actions if a.kind == "contact_ban_request"):
+        done = acted({"protective_measure", "reply"}, after=request.occurred_at)
+        out.append(
+            Deadline(
+                case.id,
+                "contact_ban_decision",
+                request.occurred_at + _hours("contact_ban_decision"),
+                done,
+                str(request.id),
+            )
+        )
+    if case.sexual_violence:
+        medical = _first(
+            s.created_at for s in f.supports.get(case.id, []) if s.service == "medical"
+        )
+        out.append(
+            Deadline(
+                case.id, "medical_referral_pep", start + _hours("medical_referral_pep"), medical
+            )
+        )
+        out.append(
+            Deadline(case.id, "medical_referral_ec", start + _hours("medical_referral_ec"), medical)
+        )
+    if case.classified_at and case.severity in current_app.config["QUICK_REPORT_SEVERITIES"]:
+        sent = _first(r.sent_at for r in f.quick_reports.get(case.id, []))
+        due = case.classified_at + timedelta(hours=current_app.config["QUICK_REPORT_HOURS"])
+        out.append(Deadline(case.id, "quick_report", due, sent))
+    for follow_up in f.follow_ups.get(case.id, []):
+        done = (
+            follow_up.done_at
+            if follow_up.status == "done"
+            else (follow_up.due_at if follow_up.status == "missed" else None)
+        )
+        out.append(Deadline(case.id, "follow_up", follow_up.due_at, done, str(follow_up.id)))
+    return sorted(out, key=lambda d: d.due_at)
+
+
+def deadlines_for(case: Case) -> list[Deadline]:
+    """Every deadline of one case, earliest first."""
+    return _case_deadlines(case, _facts([case.id]))
+
+
+def deadlines_for_cases(cases: list[Case]) -> dict[uuid.UUID, list[Deadline]]:
+    facts = _facts([c.id for c in cases])
+    return {c.id: _case_deadlines(c, facts) for c in cases}
+
+
+def open_items(
+    cases: list[Case], now: datetime | None = None, horizon: timedelta = timedelta(days=1)
+) -> list[tuple[Case, Deadline]]:
+    """Deadlines not yet met that are overdue or due within the horizon, for a board."""
+    now = now or utcnow()
+    items = []
+    all_deadlines = deadlines_for_cases([c for c in cases if c.status != "closed"])
+    by_id = {c.id: c for c in cases}
+    for case_id, deadlines in all_deadlines.items():
+        for deadline in deadlines:
+            if deadline.done_at is None and deadline.due_at <= now + horizon:
+                items.append((by_id[case_id], deadline))
+    return sorted(items, key=lambda pair: pair[1].due_at)
+
+
+def notify_overdue(now: datetime | None = None, batch: int = 500) -> int:
+    """Tell the parent unit's reviewers, once, of every deadline that has passed unmet.
+
+    Run by `casework deadlines check` from cron; the same computation as the boards.
+    """
+    from casework import audit
+    from casework.audit import Tag
+    from casework.cases.workflow.models import DeadlineAlert
+    from casework.cases.workflow.service import notify, reviewers_of
+
+    now = now or utcnow()
+    alerted = 0
+    last_id: uuid.UUID | None = None
+    while True:
+        stmt = select(Case).where(Case.status != "closed").order_by(Case.id).limit(batch)
+        if last_id is not None:
+            stmt = stmt.where(Case.id > last_id)
+        cases = list(db.session.scalars(stmt))
+        if not cases:
+            break
+        last_id = cases[-1].id
+        known = {
+            (a.case_id, a.kind, a.subject)
+            for a in db.session.scalars(
+                select(DeadlineAlert).where(DeadlineAlert.case_id.in_([c.id for c in cases]))
+            )
+        }
+        by_id = {c.id: c for c in cases}
+        for case_id, deadlines in deadlines_for_cases(cases).items():
+            for deadline in deadlines:
+                key = (case_id, deadline.kind, deadline.subject)
+                if not deadline.overdue(now) or key in known:
+                    continue
+                case = by_id[case_id]
+                db.session.add(
+                    DeadlineAlert(
+                        case_id=case_id,
+                        kind=deadline.kind,
+                        subject=deadline.subject,
+                        due_at=deadline.due_at,
+                    )
+                )
+                unit = case.handling_unit
+                targets = (
+                    reviewers_of(unit.parent_id)
+                    if unit.parent_id is not None
+                    else reviewers_of(unit.id)
+                )
+                notify(targets, f"overdue:{deadline.kind}", case, urgent=True)
+                audit.record(None, Tag.DEADLINE_OVERDUE, case, kind=deadline.kind)
+                alerted += 1
+        db.session.flush()
+    return alerted
