@@ -87,8 +87,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.audit import views as _audit_views  # noqa: F401 (routes)
     from casework.cases import bp as cases_bp
     from casework.cases import search_views as _cases_search_views  # noqa: F401 (routes)
-    from casework.cases import views as _cases_views  # noqa: F401 (routes)
     from casework.cases import timeline_views as _timeline_views  # noqa: F401 (routes)
+    from casework.cases import views as _cases_views  # noqa: F401 (routes)
+    from casework.cases.workflow import bp as workflow_bp
+    from casework.cases.workflow import views as _workflow_views  # noqa: F401 (routes)
     from casework.cases import attachment_views as _attachment_views  # noqa: F401 (routes)
     from casework.cases import people_views as _people_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
@@ -98,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(workflow_bp)
 
     errors_web.init_app(app)
 

@@ -239,8 +239,15 @@ main.add_command(keys_group)
 
 
 def register_commands(app: Flask) -> None:
+    from casework.cases.workflow.cli import deadlines_group
+
+    app.cli.add_command(deadlines_group)
     app.cli.add_command(init_command)
     app.cli.add_command(units_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(keys_group)
+
+    from casework.audit.cli import audit_group
+
+    app.cli.add_command(audit_group)

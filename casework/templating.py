@@ -13,6 +13,12 @@ from casework.labels import LEVEL_LABELS, PARTNER_KIND_LABELS, ROLE_LABELS, labe
 from casework.policy import Permission, can
 
 
+def _unread() -> int:
+    from casework.cases.workflow.service import unread_count
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, object]:
@@ -24,6 +30,7 @@ def init_app(app: Flask) -> None:
             "level_label": lambda code: label(LEVEL_LABELS, code),
             "partner_kind_label": lambda code: label(PARTNER_KIND_LABELS, code),
             "vocab": vocab,
+            "unread_notifications": _unread,
             "label": label,
         }
 

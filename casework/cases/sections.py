@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from casework.accounts.models import User
+from casework.cases import search
 from casework.cases.models import Case, Person
 from casework.extensions import db
 
@@ -24,4 +26,79 @@ def people(case: Case) -> list[Person]:
 
 
 def for_file(actor: User, case: Case) -> dict[str, Any]:
-    return {"people": people(case)}
+    sections: dict[str, Any] = {"people": people(case), "includes": [], "nav": []}
+    # Possible repeat victim: inserted first, so the warning comes before the other sections.
+    sections["repeat"] = search.repeat_matches(actor, case)
+    sections["includes"].insert(0, "cases/_repeat_warning.html")
+    if sections["repeat"].cases or sections["repeat"].hidden:
+        sections["nav"].insert(0, ("repeat", _l("Possible repeat victim")))
+    # People (cases/_people.html is included by file.html itself) and consent.
+    from casework.cases import consent
+    from casework.cases import people as people_service
+
+    sections["people_cards"] = people_service.cards(actor, case)
+    sections["consent"] = consent.section(actor, case)
+    sections["includes"].append("cases/_consent.html")
+    sections["nav"].append(("consent", _l("Consent")))
+    # Attachments: the list, and the upload form for those who may add files.
+    from casework.cases import attachment_forms, attachments
+
+    sections["attachments"] = attachments.list_attachments(case)
+    sections["attachment_form"] = attachment_forms.upload_form_for(actor, case)
+    sections["includes"].append("cases/_attachments.html")
+    sections["nav"].append(("attachments", _l("Attachments")))
+    # What is done for the victim: assessments and actions, then support and follow-ups.
+    from casework.cases import support, timeline
+
+    sections["timeline"] = timeline.for_file(actor, case)
+    sections["support"] = support.for_file(actor, case)
+    sections["includes"] += ["cases/_timeline.html", "cases/_support.html"]
+    # The Decision 2605 workflow: deadlines, quick reports, escalation, closure.
+    sections["workflow"] = workflow(actor, case)
+    sections["includes"].insert(1, "cases/_workflow.html")
+    sections["nav"].insert(0, ("workflow", _l("Deadlines and workflow")))
+    sections["nav"] += [
+        ("assessments", _l("Assessments")),
+        ("actions", _l("Actions")),
+        ("support", _l("Support")),
+        ("follow-ups", _l("Follow-ups")),
+    ]
+    return sections
+
+
+def workflow(actor: User, case: Case) -> dict[str, Any]:
+    """Status, deadlines and the workflow records of the case, with the steps the actor may take."""
+    from casework.cases.workflow import forms, service, timers
+    from casework.cases.workflow.models import QuickReport, Transition
+    from casework.policy import Permission, can
+
+    reports = list(
+        db.session.scalars(
+            select(QuickReport).where(QuickReport.case_id == case.id).order_by(QuickReport.number)
+        )
+    )
+    history = list(
+        db.session.scalars(
+            select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
+        )
+    )
+    return {
+        "deadlines": timers.deadlines_for(case),
+        "quick_reports": reports,
+        "quick_report_required": service.quick_report_required(case),
+        "escalation": service.pending_escalation(case),
+        "closure": service.pending_closure(case),
+        "history": history,
+        "can_edit": can(actor, Permission.CASE_EDIT, case),
+        "can_reopen": can(actor, Permission.CASE_REOPEN, case),
+        "can_take_over": can(actor, Permission.CASE_TAKE_OVER, case),
+        "forms": {
+            "quick_report": forms.QuickReportForm(),
+            "reason": forms.ReasonForm(),
+            "closure": forms.ClosureForm(),
+            "decision": forms.DecisionForm(),
+            "guidance": forms.GuidanceForm(),
+            "empty": forms.EmptyForm(),
+        },
+        "closure_labels": forms.CLOSURE_REASON_LABELS,
+    }

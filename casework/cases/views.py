@@ -115,11 +115,14 @@ def summary(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """The de-identified summary a supervising reviewer sees; break-glass opens the full file."""
     case = load_case(case_id)
     require(current_user, Permission.CASE_SUPERVISE, case)
+    from casework.cases import sections
+
     return render_template(
         "cases/summary.html",
         case=case,
         form=BreakGlassForm(),
         victims=_victim_statistics(case),
+        workflow=sections.workflow(me(), case),
     )
 
 

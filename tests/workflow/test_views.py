@@ -1,0 +1,141 @@
+"""The workflow as reviewers and officers meet it in the browser."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from casework.cases import service as cases
+from casework.cases.models import Case
+from casework.cases.workflow.models import Escalation
+from casework.db import utcnow
+from casework.extensions import db
+from tests.cases.conftest import open_case
+from tests.cases.test_views import _sign_in
+from tests.conftest import CANARY
+
+
+def _serious(org):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    cases.classify(
+        org["officer_c1"],
+        case,
+        expected_version=case.version,
+        types=["domestic_violence"],
+        severity="S3",
+        risk="high",
+        gbv_type=None,
+    )
+    db.session.commit()
+    return case
+
+
+def test_quick_report_from_the_file_reaches_the_district_inbox(app, org, new_browser):
+    case = _serious(org)
+    officer, reviewer = new_browser(), new_browser()
+    _sign_in(officer, "officer.c1")
+    page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Send the quick report" in page
+    response = officer.post(
+        f"/cases/{case.id}/quick-report",
+        {"situation": "Injured; police informed."},
+        page=f"/cases/{case.id}",
+    )
+    assert response.status_code == 303
+    _sign_in(reviewer, "reviewer.d1")
+    home = reviewer.get("/").get_data(as_text=True)
+    assert 'class="badge">1<' in home
+    inbox = reviewer.get("/inbox").get_data(as_text=True)
+    assert case.code in inbox and CANARY not in inbox
+    listing = reviewer.get("/quick-reports").get_data(as_text=True)
+    report_url = listing.split('href="/quick-reports/')[1].split('"')[0]
+    report = reviewer.get(f"/quick-reports/{report_url}").get_data(as_text=True)
+    assert case.code in report and "Injured; police informed." in report and CANARY not in report
+
+
+def test_escalation_requested_on_the_file_and_accepted_on_the_summary(app, org, new_browser):
+    case = _serious(org)
+    officer, reviewer = new_browser(), new_browser()
+    _sign_in(officer, "officer.c1")
+    officer.post(
+        f"/cases/{case.id}/escalate",
+        {"reason": "Perpetrator is a commune official"},
+        page=f"/cases/{case.id}",
+    )
+    escalation = db.session.scalar(select(Escalation).where(Escalation.case_id == case.id))
+    _sign_in(reviewer, "reviewer.d1")
+    summary = reviewer.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+    assert "Perpetrator is a commune official" in summary and CANARY not in summary
+    response = reviewer.post(
+        f"/escalations/{escalation.id}/accept", {}, page=f"/cases/{case.id}/summary"
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).handling_unit_id == org["D1"].id
+    # The district now handles the case and reads the full file.
+    assert CANARY in reviewer.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_officer_cannot_answer_an_escalation(app, org, browser):
+    case = _serious(org)
+    from casework.cases.workflow import service as wf
+
+    escalation = wf.request_escalation(org["officer_c1"], case, "help")
+    db.session.commit()
+    _sign_in(browser, "officer.c2")
+    assert browser.post(f"/escalations/{escalation.id}/accept", {}, page="/").status_code == 403
+
+
+def test_closure_requested_then_refused_then_approved(app, org, new_browser):
+    case = _serious(org)
+    officer, reviewer = new_browser(), new_browser()
+    _sign_in(officer, "officer.c1")
+    officer.post(
+        f"/cases/{case.id}/closure",
+        {"reason": "resolved", "outcome": "Safe with her mother"},
+        page=f"/cases/{case.id}",
+    )
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "closure_requested"
+    _sign_in(reviewer, "reviewer.d1")
+    summary = reviewer.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+    assert "Safe with her mother" in summary
+    from casework.cases.workflow.service import pending_closure
+
+    request = pending_closure(db.session.get(Case, case.id))
+    # Refusing without a comment changes nothing.
+    reviewer.post(
+        f"/closures/{request.id}/refuse", {"comment": ""}, page=f"/cases/{case.id}/summary"
+    )
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "closure_requested"
+    reviewer.post(
+        f"/closures/{request.id}/approve", {"comment": "Agreed"}, page=f"/cases/{case.id}/summary"
+    )
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "closed"
+
+
+def test_deadline_board_shows_overdue_items_of_the_unit(app, org, browser):
+    late = open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=5)
+    )
+    other = open_case(
+        org["officer_c2"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=5)
+    )
+    _sign_in(browser, "officer.c1")
+    board = browser.get("/deadlines").get_data(as_text=True)
+    assert late.code in board and "OVERDUE" in board and other.code not in board
+
+
+def test_deadlines_check_command_notifies_once(app, org):
+    open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=5)
+    )
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["deadlines", "check"])
+    assert first.exit_code == 0 and first.output.startswith("1 ")
+    second = runner.invoke(args=["deadlines", "check"])
+    assert second.output.startswith("0 ")
