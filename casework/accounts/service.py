@@ -30,10 +30,17 @@ from casework.policy import Permission, Role, require
 if TYPE_CHECKING:
     from casework.referrals.models import Partner
 
-GENERIC_FAILURE = _l(
-    "Sign-in failed. Check your username and password (or code). After 5 failed attempts the "
-    "account is locked for 15 minutes."
-)
+
+def generic_failure() -> object:
+    """The one message for every failed sign-in, whatever the cause."""
+    return _l(
+        "Sign-in failed. Check your username and password (or code). After %(n)d failed attempts "
+        "the account is locked for %(minutes)d minutes.",
+        n=_cfg("LOGIN_LOCK_FAILURES"),
+        minutes=_cfg("LOGIN_LOCK_MINUTES"),
+    )
+
+
 TOTP_PURPOSE = "totp-seed"
 
 
@@ -70,7 +77,12 @@ def _refuse_if_throttled(address: str) -> None:
     until = address_blocked_until(address)
     if until is not None:
         audit.record(None, Tag.LOGIN_THROTTLED, outcome="refused")
-        raise Throttled(_l("Too many failed sign-ins from this network. Try again in 10 minutes."))
+        raise Throttled(
+            _l(
+                "Too many failed sign-ins from this network. Try again in %(minutes)d minutes.",
+                minutes=_cfg("ADDRESS_THROTTLE_BLOCK_MINUTES"),
+            )
+        )
 
 
 def _count_failure(user: User | None, address: str, tag: Tag) -> None:
@@ -97,14 +109,14 @@ def check_password(username: str, password: str, address: str) -> User:
     if user is None:
         passwords.burn_verification_time(password)
         _count_failure(None, address, Tag.LOGIN_PASSWORD)
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     if not user.active or _locked(user):
         passwords.burn_verification_time(password)
         _count_failure(user, address, Tag.LOGIN_PASSWORD)
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     if not passwords.verify_password(user.password_hash, password):
         _count_failure(user, address, Tag.LOGIN_PASSWORD)
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     audit.record(user, Tag.LOGIN_PASSWORD, user)
@@ -117,7 +129,7 @@ def second_factor_required(user: User) -> bool:
 
 def _seed(user: User) -> bytes:
     if user.totp_secret_sealed is None:
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     return secretbox.unseal(
         current_app.config["MASTER_KEYRING"],
         TOTP_PURPOSE,
@@ -131,13 +143,13 @@ def check_second_factor(user: User, code: str, address: str) -> None:
     _refuse_if_throttled(address)
     if not user.active or _locked(user) or not user.totp_enabled:
         _count_failure(user, address, Tag.LOGIN_SECOND_FACTOR)
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     compact = "".join(code.split()).replace("-", "")
     if len(compact) == totp.DIGITS:
         step = totp.match_step(_seed(user), compact, last_step=user.totp_last_step)
         if step is None:
             _count_failure(user, address, Tag.LOGIN_SECOND_FACTOR)
-            raise SignInFailed(GENERIC_FAILURE)
+            raise SignInFailed(generic_failure())
         # Guarded update: two requests racing with the same code cannot both succeed.
         won = db.session.execute(
             update(User)
@@ -148,7 +160,7 @@ def check_second_factor(user: User, code: str, address: str) -> None:
         ).rowcount
         if won != 1:
             _count_failure(user, address, Tag.LOGIN_SECOND_FACTOR)
-            raise SignInFailed(GENERIC_FAILURE)
+            raise SignInFailed(generic_failure())
         db.session.refresh(user)
         audit.record(user, Tag.LOGIN_SECOND_FACTOR, user)
         return
@@ -161,7 +173,7 @@ def check_second_factor(user: User, code: str, address: str) -> None:
     )
     if row is None:
         _count_failure(user, address, Tag.LOGIN_SECOND_FACTOR)
-        raise SignInFailed(GENERIC_FAILURE)
+        raise SignInFailed(generic_failure())
     row.used_at = utcnow()
     audit.record(user, Tag.LOGIN_RECOVERY_CODE, user, recovery_code_id=row.id)
 

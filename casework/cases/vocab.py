@@ -10,10 +10,17 @@ from flask_babel import lazy_gettext as _l
 
 STATUSES = {
     "open": _l("Open (being verified)"),
-    "active": _l("Active"),
+    "active": _l("Being handled"),
     "monitoring": _l("Monitoring"),
     "closure_requested": _l("Closure requested"),
     "closed": _l("Closed"),
+}
+
+SAFETY_FLAGS = {
+    "immediate_danger": _l("immediate danger"),
+    "child_involved": _l("child involved"),
+    "injuries": _l("injuries"),
+    "sexual_violence": _l("sexual violence"),
 }
 
 SOURCES = {
