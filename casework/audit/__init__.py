@@ -1,6 +1,10 @@
 """The tamper-evident audit log."""
 
+from flask import Blueprint
+
 from casework.audit.service import record
 from casework.audit.tags import Tag
 
-__all__ = ["Tag", "record"]
+bp = Blueprint("audit", __name__)
+
+__all__ = ["Tag", "bp", "record"]

@@ -1,10 +1,27 @@
-"""Audit events: append-only rows, each hash-chained to the one before."""
+"""Audit events: append-only rows, each hash-chained to the one before; signed checkpoints of the chain.
+
+The database itself refuses UPDATE and DELETE of both tables (and TRUNCATE on PostgreSQL). The guards
+are attached to the tables here, so `create_all` (the tests) builds them, and migration b1a7c0de0001
+builds the same ones for databases made by `casework init`. A later SQLite batch migration that copies
+one of these tables drops its triggers with the old table: it must create them again.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.db import UTCDateTime
@@ -12,14 +29,19 @@ from casework.extensions import db
 
 OUTCOMES = ("ok", "refused", "error")
 
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
-    __table_args__ = (CheckConstraint(f"outcome IN {OUTCOMES!r}", name="known_outcome"),)
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    __table_args__ = (
+        CheckConstraint(f"outcome IN {OUTCOMES!r}", name="known_outcome"),
+        # "Who has seen this" and the reviewer's unit scope.
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_actor_unit_id", "actor_unit_id"),
     )
+
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor_unit_id: Mapped[int | None] = mapped_column(Integer)
@@ -37,3 +59,98 @@ class AuditEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent seq={self.seq} tag={self.tag}>"
+
+
+class AuditCheckpoint(db.Model):
+    """The chain's head hash at one sequence number, signed with a key derived from a master key."""
+
+    __tablename__ = "audit_checkpoint"
+
+    seq: Mapped[int] = mapped_column(
+        _SEQ,
+        ForeignKey("audit_event.seq", ondelete="RESTRICT"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    def __repr__(self) -> str:
+        return f"<AuditCheckpoint seq={self.seq}>"
+
+
+# --- Database guards ---------------------------------------------------------------------------
+# The same statements are copied into migration b1a7c0de0001; tests/audit compare the two.
+
+GUARDED_TABLES = ("audit_event", "audit_checkpoint")
+
+PG_FUNCTION = """\
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING
+    MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused',
+    ERRCODE = 'insufficient_privilege';
+END
+$$"""
+
+
+def sqlite_guards(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END",
+    ]
+
+
+def postgresql_guards(table: str) -> list[str]:
+    return [
+        PG_FUNCTION,
+        f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+    ]
+
+
+def guard_statements(dialect: str, table: str) -> list[str]:
+    """The statements that make one audit table append-only on this database."""
+    if dialect == "sqlite":
+        return sqlite_guards(table)
+    if dialect == "postgresql":
+        return postgresql_guards(table)
+    return []
+
+
+def drop_guard_statements(dialect: str, table: str) -> list[str]:
+    if dialect == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_no_update",
+            f"DROP TRIGGER IF EXISTS {table}_no_delete",
+        ]
+    if dialect == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        ]
+    return []
+
+
+def _attach_guards() -> None:
+    for model in (AuditEvent, AuditCheckpoint):
+        table = model.__table__
+        for dialect in ("sqlite", "postgresql"):
+            for statement in guard_statements(dialect, table.name):
+                # No '%' in these statements: DDL would read it as a substitution.
+                event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+    # The trigger function outlives its tables unless dropped with the last of them.
+    event.listen(
+        AuditEvent.__table__,
+        "after_drop",
+        DDL("DROP FUNCTION IF EXISTS audit_append_only()").execute_if(dialect="postgresql"),
+    )
+
+
+_attach_guards()

@@ -1,0 +1,90 @@
+"""`casework audit verify` and `casework audit checkpoint`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from casework.audit import checkpoints
+from casework.audit.verify import BATCH, head_seq, verify_database
+from casework.extensions import db
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log: verify its chain, make and export signed checkpoints."""
+
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An exported checkpoint: the log must still reach it, with the same hash.",
+)
+@click.option("--batch", default=BATCH, show_default=True, help="Events read per query.")
+@click.option(
+    "--jobs",
+    default=os.cpu_count() or 1,
+    show_default="the number of CPUs",
+    help="Worker processes for a long log (ranges of 250,000 events each).",
+)
+@with_appcontext
+def verify_command(checkpoint_file: Path | None, batch: int, jobs: int) -> None:
+    """Recompute every hash and link; report the first broken sequence number. Exit 0 or 1."""
+    exported = None
+    if checkpoint_file is not None:
+        try:
+            exported = checkpoints.parse_export(checkpoint_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, checkpoints.CheckpointFileError) as exc:
+            click.echo(f"Error: {checkpoint_file} is not a checkpoint file: {exc}", err=True)
+            sys.exit(1)
+    with click.progressbar(length=max(head_seq(), 1), label="Verifying", file=sys.stderr) as bar:
+        report = verify_database(
+            exported=exported, batch=max(batch, 1), progress=bar.update, jobs=max(jobs, 1)
+        )
+    if report.ok:
+        click.echo(
+            f"Audit log intact: {report.checked:,} events (up to seq {report.last_seq:,}); "
+            f"{report.checkpoints_checked:,} signed checkpoint(s) match."
+        )
+        sys.exit(0)
+    first = report.problems[0]
+    click.echo(f"Audit log BROKEN at seq {first.seq}: {first.what}")
+    if report.problem_count > 1:
+        click.echo(f"{report.problem_count:,} problems in all; the first {len(report.problems)}:")
+        for problem in report.problems:
+            click.echo(f"  {problem}")
+    sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the checkpoint to this file ('-' for the screen), to keep outside the server.",
+)
+@with_appcontext
+def checkpoint_command(export_file: Path | None) -> None:
+    """Sign the chain's head now (one is also made every 1,000 events)."""
+    checkpoint = checkpoints.checkpoint_now(None, exported=export_file is not None)
+    db.session.commit()
+    text = checkpoints.export_text(checkpoint)
+    if export_file is not None and str(export_file) == "-":
+        click.echo(text, nl=False)
+        return
+    if export_file is not None:
+        try:
+            export_file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"Error: cannot write {export_file}: {type(exc).__name__}", err=True)
+            sys.exit(1)
+    click.echo(
+        f"Checkpoint at seq {checkpoint.seq:,} signed with key {checkpoint.key_id}"
+        + (f"; written to {export_file}." if export_file is not None else ".")
+    )

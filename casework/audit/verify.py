@@ -1,0 +1,533 @@
+"""Verification of the audit chain: every hash recomputed, every link and sequence number checked.
+
+Rows are read in seq order in bounded batches (keyset pagination), straight from the database driver:
+raw stored values, not what the ORM would make of them, so an edit that the ORM would silently
+normalise (another spelling of the same time, an empty string for nothing) is caught too. Reads run
+outside any transaction of the caller's session and hold no lock between batches.
+
+A long log can be cut into ranges of sequence numbers verified by worker processes at once: each range
+is checked on its own, and the seams between ranges (sequence continuity, the previous-hash link) are
+checked when the results are put together, exactly as one pass would. The same ChainVerifier checks a
+list of rows in memory, which is how the tests mutate a copy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from flask import current_app
+
+from casework.audit import checkpoints
+from casework.audit.service import GENESIS, event_hash
+from casework.extensions import db
+
+BATCH = 10_000
+RANGE = 250_000  # events per worker task when verifying in parallel
+MAX_LISTED = 20
+SEQ_FLOOR = -(2**63)  # the lowest number a 64-bit sequence column can hold
+
+
+class ChainRow(NamedTuple):
+    """One stored event, in the column order the verifier reads, as event_hash() reads it."""
+
+    seq: int
+    at: datetime
+    actor_id: Any
+    actor_unit_id: Any
+    actor_partner_id: Any
+    actor_role: Any
+    tag: Any
+    object_type: Any
+    object_id: Any
+    outcome: Any
+    request_id: Any
+    client_address: Any
+    details: Any
+    prev_hash: bytes
+    hash: bytes
+
+
+COLUMNS = ChainRow._fields
+_HASH = COLUMNS.index("hash")
+# Nullable text columns: record() stores nothing rather than an empty string, and event_hash encodes
+# both alike, so an empty string here can only come from an edit.
+_NULLABLE = tuple(
+    COLUMNS.index(n)
+    for n in (
+        "actor_id",
+        "actor_unit_id",
+        "actor_partner_id",
+        "actor_role",
+        "object_type",
+        "object_id",
+        "request_id",
+        "client_address",
+    )
+)
+
+
+class Unreadable(Exception):
+    """A stored value is not in the form record() writes."""
+
+
+def stored_time(value: object) -> datetime:
+    """A stored timestamp as an aware UTC datetime; text must be exactly as SQLAlchemy writes it."""
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise Unreadable("its time is not a valid timestamp") from None
+        if parsed.tzinfo is not None or parsed.isoformat(" ", "microseconds") != value:
+            raise Unreadable("its time is not written the way the application writes it")
+        return parsed.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise Unreadable("its time is missing or of the wrong type")
+
+
+def _hash_value(value: object, name: str) -> bytes:
+    if type(value) is not bytes:
+        if not isinstance(value, memoryview):
+            raise Unreadable(f"its {name} is not a 32-byte hash")
+        value = bytes(value)
+    if len(value) != 32:
+        raise Unreadable(f"its {name} is not a 32-byte hash")
+    return value
+
+
+_new_row = tuple.__new__  # builds a ChainRow without namedtuple's Python-level __new__
+
+
+def decode(raw: Sequence[Any]) -> ChainRow:
+    """A stored row (columns in COLUMNS order) as event_hash reads it; raises Unreadable."""
+    if type(raw[0]) is not int:
+        raise Unreadable("its sequence number is not a whole number")
+    if "" in (raw[2], raw[3], raw[4], raw[5], raw[7], raw[8], raw[10], raw[11]):
+        name = next(COLUMNS[i] for i in _NULLABLE if raw[i] == "")
+        raise Unreadable(f"its {name} holds an empty value")
+    return _new_row(
+        ChainRow,
+        (
+            raw[0],
+            stored_time(raw[1]),
+            *raw[2:13],
+            _hash_value(raw[13], "prev_hash"),
+            _hash_value(raw[14], "hash"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: {self.what}"
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    last_seq: int = 0
+    last_hash: bytes = GENESIS
+    checkpoints_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A hash the chain must have at a sequence number (a stored or an exported checkpoint)."""
+
+    seq: int
+    hash: bytes
+    name: str
+
+
+@dataclass
+class RangeResult:
+    """One range's verdict, and what the seams with its neighbours are checked with."""
+
+    lo: int
+    first_seq: int | None = None  # the first row, whose number and link the seam check judges
+    first_prev: bytes | None = None
+    first_wrong: list[str] = field(default_factory=list)  # its other faults, if any
+    first_fault: str | None = None  # the first row could not be read at all
+    started: bool = False  # a row in its place was found (not only rows numbered too low)
+    end_expect: int = 0  # where the range left off: the next number and hash expected
+    end_prev: bytes | None = None
+    last_seq: int = 0
+    last_hash: bytes = GENESIS
+    checked: int = 0
+    checkpoints_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+
+class ChainVerifier:
+    """Feed one range's rows in seq order; problems are named by the number where the chain breaks.
+
+    The range's first row is not judged against what came before (the range does not know it): its
+    number, link and faults are kept for the seam check in stitch().
+    """
+
+    def __init__(self, lo: int = 1, anchors: Iterable[Anchor] = ()) -> None:
+        self.result = RangeResult(lo=lo, end_expect=lo)
+        self._anchors: dict[int, list[Anchor]] = {}
+        for anchor in anchors:
+            self._anchors.setdefault(anchor.seq, []).append(anchor)
+
+    def add_problem(self, seq: int, what: str) -> None:
+        result = self.result
+        result.problem_count += 1
+        if len(result.problems) < MAX_LISTED:
+            result.problems.append(Problem(seq, what))
+
+    def feed(self, rows: Iterable[Sequence[Any]]) -> None:
+        for raw in rows:
+            self._check(raw)
+
+    def _check(self, raw: Sequence[Any]) -> None:
+        result = self.result
+        expect = result.end_expect
+        first = not result.started
+        result.checked += 1
+        try:
+            row = decode(raw)
+        except Unreadable as exc:
+            result.started = True
+            what = f"the event stored here cannot be checked: {exc}"
+            if first:
+                result.first_fault = what  # where it breaks is known at the seam only
+            else:
+                self.add_problem(expect, what)
+            # Carry on from where the row claims to be, so that one bad row is one problem.
+            seq = raw[0]
+            result.end_expect = (seq if type(seq) is int and seq >= expect else expect) + 1
+            stored = raw[_HASH]
+            result.end_prev = bytes(stored) if isinstance(stored, bytes | memoryview) else None
+            return
+        if row.seq < expect:
+            # Numbered below where the chain stands (a stray or a renumbered event): one problem,
+            # and the chain carries on as if the row were not there.
+            self.add_problem(expect, _sequence_fault(expect, row.seq))
+            return
+        result.started = True
+        wrong = []
+        if event_hash(row) != row.hash:  # type: ignore[arg-type]
+            wrong.append("its contents do not match its hash (the event was altered)")
+        for anchor in self._anchors.get(row.seq, ()):
+            if anchor.hash == row.hash:
+                result.checkpoints_checked += 1
+            else:
+                wrong.append(f"its hash differs from the one signed in {anchor.name}")
+        if first:
+            result.first_seq, result.first_prev, result.first_wrong = row.seq, row.prev_hash, wrong
+        elif row.seq != expect:
+            self.add_problem(expect, _sequence_fault(expect, row.seq))
+        else:
+            if row.prev_hash != result.end_prev:
+                wrong.insert(0, _link_fault(expect))
+            if wrong:
+                self.add_problem(expect, "; ".join(wrong))
+        result.end_expect = row.seq + 1
+        result.end_prev = row.hash
+        result.last_seq = row.seq
+        result.last_hash = row.hash
+
+
+def _sequence_fault(expect: int, found: int) -> str:
+    if found > expect:
+        missing = (
+            f"event {expect} is" if found == expect + 1 else f"events {expect} to {found - 1} are"
+        )
+        return f"{missing} missing (the next stored event is {found})"
+    return f"an event numbered {found} is stored where {expect} should be"
+
+
+def _link_fault(expect: int) -> str:
+    if expect == 1:
+        return "it does not start from the genesis value"
+    return f"its link to event {expect - 1} is broken (previous hash differs)"
+
+
+def stitch(results: Iterable[RangeResult], anchors: Iterable[Anchor] = ()) -> Report:
+    """Put range verdicts together in seq order, judging each range's first row at the seam."""
+    report = Report()
+    problems: list[Problem] = []
+    expect, prev = 1, GENESIS
+    for r in results:
+        report.checked += r.checked
+        report.checkpoints_checked += r.checkpoints_checked
+        report.problem_count += r.problem_count
+        problems.extend(r.problems)
+        if r.first_fault is not None:
+            report.problem_count += 1
+            problems.append(Problem(expect, r.first_fault))
+        elif r.first_seq is not None:
+            seam = None
+            if r.first_seq != expect:
+                seam = _sequence_fault(expect, r.first_seq)
+            else:
+                wrong = list(r.first_wrong)
+                if r.first_prev != prev:
+                    wrong.insert(0, _link_fault(expect))
+                seam = "; ".join(wrong) or None
+            if seam is not None:
+                report.problem_count += 1
+                problems.append(Problem(expect, seam))
+        if r.started:
+            expect, prev = r.end_expect, r.end_prev  # type: ignore[assignment]
+            report.last_seq, report.last_hash = r.last_seq, r.last_hash
+    last = report.last_seq
+    beyond = [a for a in anchors if a.seq > last]
+    if beyond:
+        anchor = max(beyond, key=lambda a: a.seq)
+        report.problem_count += 1
+        problems.append(
+            Problem(
+                last + 1,
+                f"the log ends at event {last}, but {anchor.name} vouches for event {anchor.seq}: "
+                f"events {last + 1} to {anchor.seq} have been removed",
+            )
+        )
+    report.problems = sorted(problems, key=lambda p: p.seq)[:MAX_LISTED]
+    return report
+
+
+def verify_rows(
+    rows: Iterable[Sequence[Any]], anchors: Iterable[Anchor] = (), *, range_size: int | None = None
+) -> Report:
+    """Verify stored rows (COLUMNS order) given in seq order, in memory: the command's own checks.
+
+    With range_size, the rows are cut into ranges by sequence number and put together again, as the
+    parallel verification does.
+    """
+    anchors = list(anchors)
+    if range_size is None:
+        verifier = ChainVerifier(1, anchors)
+        verifier.feed(rows)
+        return stitch([verifier.result], anchors)
+    ranges: dict[int, list[Sequence[Any]]] = {}
+    for raw in rows:
+        if type(raw[0]) is int:  # in a database, a non-number falls outside every range
+            ranges.setdefault(max(raw[0] - 1, 0) // range_size, []).append(raw)
+    results = []
+    for index in range(max(ranges, default=-1) + 1):
+        lo = index * range_size + 1
+        verifier = ChainVerifier(lo, [a for a in anchors if lo <= a.seq < lo + range_size])
+        verifier.feed(ranges.get(index, []))
+        results.append(verifier.result)
+    return stitch(results, anchors)
+
+
+# --- Reading the database ----------------------------------------------------------------------
+
+
+class Reader:
+    """Raw rows through one driver connection, rolled back after every query (no lock is held)."""
+
+    def __init__(self, connection: Any, qmark: bool) -> None:
+        self._conn = connection
+        p = "?" if qmark else "%s"
+        # Fixed column names only: nothing here comes from outside.
+        self._select = (
+            f"SELECT {', '.join(COLUMNS)} FROM audit_event "  # noqa: S608
+            f"WHERE seq >= {p} AND seq <= {p} ORDER BY seq LIMIT {p}"
+        )
+
+    def _all(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+            self._conn.rollback()
+
+    def head(self) -> int:
+        value = self._all("SELECT max(seq) FROM audit_event")[0][0]
+        return value if type(value) is int else 0
+
+    def checkpoints(self) -> list[Any]:
+        return self._all(
+            "SELECT seq, hash, at, key_id, signature FROM audit_checkpoint ORDER BY seq"
+        )
+
+    def batches(self, lo: int, hi: int, batch: int = BATCH) -> Iterator[list[Any]]:
+        """Rows with lo <= seq <= hi, in seq order, a batch at a time."""
+        while True:
+            rows = self._all(self._select, (lo, hi, batch))
+            if not rows:
+                return
+            yield rows
+            if len(rows) < batch:
+                return
+            lo = rows[-1][0] + 1
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def app_reader() -> Reader:
+    """A reader on the application's database (a pooled connection, outside the session)."""
+    return Reader(db.engine.raw_connection(), db.engine.dialect.name == "sqlite")
+
+
+def head_seq() -> int:
+    """The highest sequence number stored (0 for an empty log)."""
+    reader = app_reader()
+    try:
+        return reader.head()
+    finally:
+        reader.close()
+
+
+def fetch_rows(upto: int | None = None) -> list[Any]:
+    """Every stored row, in seq order (for small logs and tests; verification streams instead)."""
+    reader = app_reader()
+    try:
+        hi = reader.head() if upto is None else upto
+        return [row for rows in reader.batches(SEQ_FLOOR, hi) for row in rows]
+    finally:
+        reader.close()
+
+
+def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
+    """The stored checkpoints as anchors, and a problem for each whose signature fails."""
+    keyring = current_app.config["MASTER_KEYRING"]
+    anchors: list[Anchor] = []
+    problems: list[Problem] = []
+    for seq, head_hash, at, key_id, signature in reader.checkpoints():
+        name = f"the stored checkpoint at event {seq}"
+        try:
+            head = checkpoints.SignedHead(
+                seq, _hash_value(head_hash, "hash"), stored_time(at), key_id, bytes(signature)
+            )
+        except (Unreadable, TypeError):
+            problems.append(Problem(seq, f"{name} cannot be read"))
+            continue
+        if not checkpoints.signature_valid(keyring, head):
+            problems.append(Problem(seq, f"{name} has no valid signature"))
+            continue
+        anchors.append(Anchor(seq, head.hash, name))
+    return anchors, problems
+
+
+def exported_anchor(head: checkpoints.SignedHead) -> tuple[Anchor | None, Problem | None]:
+    """An exported checkpoint as an anchor, once its signature is checked."""
+    name = f"the exported checkpoint (event {head.seq})"
+    if not checkpoints.signature_valid(current_app.config["MASTER_KEYRING"], head):
+        return None, Problem(head.seq, f"{name} has no valid signature (or its key is unknown)")
+    return Anchor(head.seq, head.hash, name), None
+
+
+def verify_range(
+    reader: Reader,
+    lo: int,
+    hi: int,
+    anchors: Iterable[Anchor],
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> RangeResult:
+    """Verify the events numbered lo to hi; the first range (lo 1) also reads any row numbered
+    below 1, which can only have been put there by hand."""
+    verifier = ChainVerifier(lo, anchors)
+    for rows in reader.batches(SEQ_FLOOR if lo == 1 else lo, hi, batch):
+        verifier.feed(rows)
+        if progress is not None:
+            progress(len(rows))
+    return verifier.result
+
+
+def _range_worker(url: str, lo: int, hi: int, anchors: list[Anchor], batch: int) -> RangeResult:
+    """One range, in a worker process with a connection of its own."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        reader = Reader(engine.raw_connection(), engine.dialect.name == "sqlite")
+        try:
+            return verify_range(reader, lo, hi, anchors, batch)
+        finally:
+            reader.close()
+    finally:
+        engine.dispose()
+
+
+def verify_database(
+    *,
+    exported: checkpoints.SignedHead | None = None,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
+    range_size: int = RANGE,
+) -> Report:
+    """Verify the whole stored chain against itself, the stored checkpoints and an exported one.
+
+    Checkpoints are read before the head, so a checkpoint made meanwhile is never mistaken for
+    truncation; events appended after the start are left for the next run. With jobs > 1 and more
+    than one range of events, ranges are verified by that many worker processes.
+    """
+    reader = app_reader()
+    try:
+        anchors, problems = stored_anchors(reader)
+        if exported is not None:
+            anchor, problem = exported_anchor(exported)
+            if anchor is not None:
+                anchors.append(anchor)
+            if problem is not None:
+                problems.append(problem)
+        upto = reader.head()
+        bounds = [(lo, min(lo + range_size - 1, upto)) for lo in range(1, upto + 1, range_size)]
+        if jobs > 1 and len(bounds) > 1:
+            results = _in_parallel(bounds, anchors, batch, jobs, progress)
+        else:
+            results = [verify_range(reader, 1, upto, anchors, batch, progress)]
+    finally:
+        reader.close()
+    report = stitch(results, anchors)
+    report.problem_count += len(problems)
+    report.problems = sorted([*report.problems, *problems], key=lambda p: p.seq)[:MAX_LISTED]
+    return report
+
+
+def _in_parallel(
+    bounds: list[tuple[int, int]],
+    anchors: list[Anchor],
+    batch: int,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> list[RangeResult]:
+    url = db.engine.url.render_as_string(hide_password=False)
+    # Spawned, not forked: a fork would share the parent's open database connections.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                _range_worker, url, lo, hi, [a for a in anchors if lo <= a.seq <= hi], batch
+            )
+            for lo, hi in bounds
+        ]
+        results = []
+        for future in futures:
+            result = future.result()
+            results.append(result)
+            if progress is not None:
+                progress(result.checked)
+    return results

@@ -1,0 +1,116 @@
+"""audit.record() and event_hash(): a stable encoding, nothing stored that the verifier would refuse."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from casework import audit
+from casework.audit import Tag
+from casework.audit.models import AuditEvent
+from casework.audit.service import DOMAIN, GENESIS, event_hash
+from casework.audit.verify import ChainRow, fetch_rows, verify_rows
+from casework.extensions import db
+
+FIRST = ChainRow(
+    seq=1,
+    at=datetime(2026, 11, 29, 13, 0, 0, 123456, tzinfo=UTC),
+    actor_id=None,
+    actor_unit_id=None,
+    actor_partner_id=None,
+    actor_role=None,
+    tag="crypto:keyring:init",
+    object_type=None,
+    object_id=None,
+    outcome="ok",
+    request_id=None,
+    client_address=None,
+    details="{}",
+    prev_hash=GENESIS,
+    hash=b"",
+)
+FIRST_HASH = "09e403c13b0df430a33b35ae5d19645038ec31d1a147694c47f9ea2a1b5c0cdf"
+SECOND = ChainRow(
+    seq=2,
+    at=datetime(2026, 11, 29, 13, 0, 1, 0, tzinfo=UTC),
+    actor_id=42,
+    actor_unit_id=7,
+    actor_partner_id=None,
+    actor_role="officer",
+    tag="case:file:read",
+    object_type="case",
+    object_id="6f1c2d9e-3b7a-4c1e-9a55-000000012345",
+    outcome="refused",
+    request_id="0123456789abcdef",
+    client_address="10.1.2.3",
+    details='{"fields":["phone","status"],"n":3,"note":"Tiếng Việt"}',
+    prev_hash=bytes.fromhex(FIRST_HASH),
+    hash=b"",
+)
+SECOND_HASH = "a0b6c4b6328d64ee86ff5171245708d926831b6f75879f65dd64804e58ee9aca"
+
+
+def _reference_hash(event: ChainRow) -> bytes:
+    """The encoding as first written: one update per length-prefixed field."""
+    h = hashlib.sha256(DOMAIN)
+    h.update(event.prev_hash)
+    for value in (event.seq, event.at.isoformat(timespec="microseconds"), *event[2:13]):
+        raw = b"" if value is None else str(value).encode("utf-8")
+        h.update(len(raw).to_bytes(4, "big") + raw)
+    return h.digest()
+
+
+def test_event_hash_golden_vectors_never_change():
+    # Logs written by every earlier version must keep verifying.
+    assert event_hash(FIRST).hex() == FIRST_HASH
+    assert event_hash(SECOND).hex() == SECOND_HASH
+
+
+_text = st.none() | st.text(max_size=300)
+_id = st.none() | st.integers(min_value=0, max_value=2**62)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    at=st.datetimes(timezones=st.just(UTC)),
+    ids=st.tuples(_id, _id, _id),
+    texts=st.tuples(_text, st.text(max_size=64), _text, _text, st.text(max_size=8), _text, _text),
+    details=st.text(max_size=1000),
+    prev=st.binary(min_size=32, max_size=32),
+)
+def test_event_hash_is_the_length_prefixed_encoding_of_every_field(
+    seq, at, ids, texts, details, prev
+):
+    role, tag, object_type, object_id, outcome, request_id, address = texts
+    event = ChainRow(
+        seq, at, *ids, role, tag, object_type, object_id, outcome, request_id, address,
+        details, prev, b"",
+    )  # fmt: skip
+    assert event_hash(event) == _reference_hash(event)
+
+
+def test_record_stores_nothing_rather_than_an_empty_string(ctx):
+    audit.record(None, Tag.KEYS_INIT, object_type="", object_id="")
+    db.session.commit()
+    event = db.session.scalar(select(AuditEvent))
+    assert event.object_type is None and event.object_id is None
+    assert verify_rows(fetch_rows()).ok
+
+
+def test_a_recorded_event_is_not_tracked_so_it_is_never_flushed_as_an_update(ctx):
+    event = audit.record(None, Tag.KEYS_INIT)
+    event.outcome = "refused"  # nothing listens: the row was inserted, not added to the session
+    db.session.commit()
+    assert db.session.scalar(select(AuditEvent.outcome)) == "ok"
+    assert verify_rows(fetch_rows()).ok
+
+
+def test_details_must_be_ids_or_field_names(ctx):
+    import pytest
+
+    with pytest.raises(TypeError):
+        audit.record(None, Tag.KEYS_INIT, note={"name": "x"})
