@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from casework.audit import checkpoints
-from casework.audit.verify import BATCH, head_seq, verify_database
+from casework.audit.verify import BATCH, RANGE, head_seq, verify_database
 from casework.extensions import db
 
 
@@ -33,8 +33,9 @@ def audit_group() -> None:
     show_default="the number of CPUs",
     help="Worker processes for a long log (ranges of 250,000 events each).",
 )
+@click.option("--range-size", default=RANGE, hidden=True)
 @with_appcontext
-def verify_command(checkpoint_file: Path | None, batch: int, jobs: int) -> None:
+def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_size: int) -> None:
     """Recompute every hash and link; report the first broken sequence number. Exit 0 or 1."""
     exported = None
     if checkpoint_file is not None:
@@ -45,7 +46,11 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int) -> None:
             sys.exit(1)
     with click.progressbar(length=max(head_seq(), 1), label="Verifying", file=sys.stderr) as bar:
         report = verify_database(
-            exported=exported, batch=max(batch, 1), progress=bar.update, jobs=max(jobs, 1)
+            exported=exported,
+            batch=max(batch, 1),
+            progress=bar.update,
+            jobs=max(jobs, 1),
+            range_size=max(range_size, 1),
         )
     if report.ok:
         click.echo(

@@ -35,7 +35,7 @@ class _Filters(FlaskForm):
     tag = SelectField(
         _l("Action"),
         choices=[SelectChoice("", _l("Any action"))]
-        + [SelectChoice(t.value, t.value) for t in Tag],
+        + [SelectChoice(t.value, t.value) for t in sorted(Tag, key=str)],
         validators=[Optional()],
     )
     object_type = StringField(

@@ -292,6 +292,7 @@ def stitch(results: Iterable[RangeResult], anchors: Iterable[Anchor] = ()) -> Re
                 problems.append(Problem(expect, seam))
         if r.started:
             expect, prev = r.end_expect, r.end_prev  # type: ignore[assignment]
+        if r.last_seq:  # the range holds a readable event in its place
             report.last_seq, report.last_hash = r.last_seq, r.last_hash
     last = report.last_seq
     beyond = [a for a in anchors if a.seq > last]

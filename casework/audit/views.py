@@ -11,7 +11,6 @@ from casework.audit import bp, checkpoints
 from casework.audit.forms import OBJECT_ID_RE, OBJECT_TYPE_RE, AuditFilterForm, ExportForm
 from casework.audit.queries import EventFilter, export_events, page_of_events, who_has_seen
 from casework.errors import Invalid
-from casework.extensions import db
 from casework.policy import Permission, require
 
 
@@ -104,7 +103,6 @@ def checkpoint_export():  # type: ignore[no-untyped-def]
     require(current_user, Permission.AUDIT_VERIFY)
     made = checkpoints.checkpoint_now(current_user._get_current_object(), exported=True)
     text = checkpoints.export_text(made)
-    db.session.flush()
     return Response(
         text,
         mimetype="text/plain",
