@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from casework.crypto import datakeys, normalise
 from casework.crypto.cipher import pack
 from casework.crypto.errors import KeyShredded
 from casework.crypto.keyring import MasterKey
+from casework.crypto.models import DataKey
 
 if TYPE_CHECKING:
     from casework.crypto.fields import EncryptedField
@@ -116,15 +117,47 @@ def search(
         value_for(session, key, table, field.column_name, wanted, field.index.bits)
         for key in keyring.keys.values()
     }
-    column = getattr(field.model, field.index_attr)
-    candidates = list(session.scalars(select(field.model).where(column.in_(values), *where)))
-    datakeys.preload(session, field.key_owner, (field.owner_id_of(c) for c in candidates))
-    found = []
-    for row in candidates:
+    model = field.model
+    owner_col = getattr(model, field.owner_attr)
+    blob_col = getattr(model, field.ct_attr)
+    index_col = getattr(model, field.index_attr)
+    # Candidates as plain rows, with their owners' wrapped keys in the same query: only the true
+    # matches become objects.
+    candidates = session.execute(
+        select(
+            model.id,  # type: ignore[attr-defined]
+            owner_col,
+            blob_col,
+            DataKey.key_version,
+            DataKey.master_key_id,
+            DataKey.wrapped_key,
+        )
+        .outerjoin(
+            DataKey,
+            and_(
+                DataKey.owner_kind == field.key_owner,
+                DataKey.owner_id == owner_col,
+                DataKey.wrapped_key.is_not(None),
+            ),
+        )
+        .where(index_col.in_(values), *where)
+    ).all()
+    matches: list[Any] = []
+    for _row_id, owner_id, _blob, version, master_key_id, wrapped in candidates:
+        if wrapped is not None:
+            datakeys.remember_wrapped(
+                session, field.key_owner, owner_id, version, master_key_id, wrapped
+            )
+    for row_id, owner_id, blob, *_key in candidates:
+        if blob is None or row_id in matches:
+            continue
         try:
-            plain = field.__get__(row, field.model)
+            plain = field.decrypt_raw(session, row_id, owner_id, blob)
         except KeyShredded:
             continue
-        if plain is not None and field.index.normaliser(plain) == wanted:
-            found.append(row)
-    return found
+        if field.index.normaliser(str(plain)) == wanted:
+            matches.append(row_id)
+    if not matches:
+        return []
+    found = session.scalars(select(model).where(model.id.in_(matches))).all()  # type: ignore[attr-defined]
+    return sorted(found, key=lambda row: matches.index(row.id))

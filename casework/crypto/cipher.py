@@ -14,6 +14,7 @@ no longer authenticates. Not Fernet: Fernet has no associated data, uses AES-128
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from dataclasses import dataclass
@@ -52,14 +53,30 @@ class Binding:
     row_id: str
 
     def aad(self, key_version: int) -> bytes:
-        return pack(
-            bytes([FORMAT_VERSION, ALG_AES256GCM]),
-            self.purpose,
-            self.table,
-            self.column,
-            self.row_id,
-            str(key_version),
+        # Same bytes as pack(format, purpose, table, column, row id, key version); the first
+        # four parts are packed once per column.
+        row, version = self.row_id.encode("utf-8"), str(key_version).encode("ascii")
+        return b"".join(
+            (
+                _aad_prefix(self.purpose, self.table, self.column),
+                struct.pack(">I", len(row)),
+                row,
+                struct.pack(">I", len(version)),
+                version,
+            )
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _aad_prefix(purpose: str, table: str, column: str) -> bytes:
+    """pack()'s count (six parts) and its first four parts."""
+    parts = [
+        bytes([FORMAT_VERSION, ALG_AES256GCM]),
+        purpose.encode(),
+        table.encode(),
+        column.encode(),
+    ]
+    return struct.pack(">I", 6) + b"".join(struct.pack(">I", len(p)) + p for p in parts)
 
 
 def key_version_of(blob: bytes) -> int:

@@ -137,6 +137,9 @@ class UnitOfWork:
     latest: dict[tuple[str, uuid.UUID], int] = field(default_factory=dict)
     keks: dict[str, bytes] = field(default_factory=dict, repr=False)
     derived: dict[tuple[object, ...], bytes] = field(default_factory=dict, repr=False)
+    # Owners of rows loaded in this unit of work whose keys are not unwrapped yet: the first read
+    # unwraps them together (one query for a page of rows, not one per row).
+    wanted: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     # Instances cache decrypted values under this token: a new unit of work decrypts afresh.
     token: int = field(default_factory=lambda: next(_tokens))
 
@@ -191,13 +194,18 @@ def _check_kind(kind: str) -> None:
 
 
 def _unwrap_row(uow: UnitOfWork, master_key_id: str, wrapped: bytes) -> bytes:
-    return unwrap(uow.kek_for(master_key(master_key_id)), wrapped)
+    kek_bytes = uow.keks.get(master_key_id)
+    if kek_bytes is None:
+        kek_bytes = uow.kek_for(master_key(master_key_id))
+    return unwrap(kek_bytes, wrapped)
 
 
 def for_read(session: Session, kind: str, owner_id: uuid.UUID, version: int) -> AESGCM:
     """The cipher for a stored value: the key is chosen by owner and version, never by trying."""
     uow = unit_of_work(session)
     ident = (kind, owner_id, version)
+    if ident not in uow.keys and uow.wanted:
+        _preload_wanted(session, uow, kind, owner_id)
     if ident not in uow.keys:
         with session.no_autoflush:
             row = session.execute(
@@ -215,13 +223,20 @@ def for_read(session: Session, kind: str, owner_id: uuid.UUID, version: int) -> 
     return uow.aead(kind, owner_id, version)
 
 
-def for_write(session: Session, kind: str, owner_id: uuid.UUID) -> tuple[int, AESGCM]:
-    """The newest data key of an owner, created (wrapped by the primary master key) if none."""
+def for_write(
+    session: Session, kind: str, owner_id: uuid.UUID, *, new_owner: bool = False
+) -> tuple[int, AESGCM]:
+    """The newest data key of an owner, created (wrapped by the primary master key) if none.
+
+    new_owner: the owner row is being inserted now, so it has no key yet (saves a query; were it
+    wrong, the unique constraint on owner and version would refuse the second key)."""
     _check_kind(kind)
     uow = unit_of_work(session)
     version = uow.latest.get((kind, owner_id))
     if version is not None:
         return version, uow.aead(kind, owner_id, version)
+    if new_owner:
+        return 1, uow.aead(kind, owner_id, create(session, kind, owner_id))
     with session.no_autoflush:
         row = session.execute(
             select(
@@ -264,6 +279,39 @@ def raw_key(session: Session, kind: str, owner_id: uuid.UUID, version: int) -> b
     """The unwrapped bytes, for deriving per-purpose subkeys (files). Never log or return them."""
     for_read(session, kind, owner_id, version)
     return unit_of_work(session).keys[(kind, owner_id, version)]
+
+
+def remember_wrapped(
+    session: Session,
+    kind: str,
+    owner_id: uuid.UUID,
+    version: int,
+    master_key_id: str,
+    wrapped: bytes,
+) -> None:
+    """Unwrap a key that a caller fetched along with its rows (one query instead of two)."""
+    uow = unit_of_work(session)
+    if (kind, owner_id, version) not in uow.keys:
+        uow.remember(kind, owner_id, version, _unwrap_row(uow, master_key_id, wrapped))
+
+
+PRELOAD_LIMIT = 1000
+
+
+def _preload_wanted(session: Session, uow: UnitOfWork, kind: str, owner_id: uuid.UUID) -> None:
+    batch = [owner_id]
+    for wanted_kind, wanted_owner in list(uow.wanted):
+        if wanted_kind == kind and len(batch) < PRELOAD_LIMIT:
+            batch.append(wanted_owner)
+            uow.wanted.discard((wanted_kind, wanted_owner))
+    uow.wanted.discard((kind, owner_id))
+    with session.no_autoflush:
+        preload(session, kind, batch)
+
+
+def note_loaded(uow: UnitOfWork, kind: str, owner_id: uuid.UUID) -> None:
+    if (kind, owner_id) not in uow.latest:
+        uow.wanted.add((kind, owner_id))
 
 
 def preload(session: Session, kind: str, owner_ids: Iterable[uuid.UUID]) -> None:

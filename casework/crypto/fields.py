@@ -42,7 +42,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.orm import Session, mapped_column, object_session
+from sqlalchemy.orm import Mapper, Session, mapped_column, object_session
 
 from casework.crypto import cipher, datakeys
 from casework.crypto.blindindex import BlindIndex, value_for
@@ -88,6 +88,7 @@ class EncryptedField(Generic[T]):
     """A field encrypted under its owner's data key; T is the Python type read and written."""
 
     python_type: type = object
+    refused_types: tuple[type, ...] = ()
 
     def __init__(
         self,
@@ -159,8 +160,18 @@ class EncryptedField(Generic[T]):
         aead = datakeys.for_read(session, self.key_owner, owner_id, cipher.key_version_of(blob))
         return self.decode(cipher.decrypt(aead, self.binding(row_id), blob))
 
-    def encrypt_raw(self, session: Session, row_id: object, owner_id: uuid.UUID, value: T) -> bytes:
-        version, aead = datakeys.for_write(session, self.key_owner, owner_id)
+    def encrypt_raw(
+        self,
+        session: Session,
+        row_id: object,
+        owner_id: uuid.UUID,
+        value: T,
+        *,
+        new_row: bool = False,
+    ) -> bytes:
+        # A row that is its own key owner and is being inserted cannot have a key yet.
+        new_owner = new_row and self.owner_attr == "id"
+        version, aead = datakeys.for_write(session, self.key_owner, owner_id, new_owner=new_owner)
         return cipher.encrypt(aead, version, self.binding(row_id), self.encode(value))
 
     @overload
@@ -193,7 +204,7 @@ class EncryptedField(Generic[T]):
         if value is None:
             if not self.nullable:
                 raise ValueError(f"{self.name} cannot be empty")
-        elif not isinstance(value, self.python_type):
+        elif not isinstance(value, self.python_type) or isinstance(value, self.refused_types):
             raise TypeError(
                 f"{self.name} takes {self.python_type.__name__}, not {type(value).__name__}"
             )
@@ -225,10 +236,9 @@ class EncryptedText(EncryptedField[str]):
 
 class EncryptedDate(EncryptedField[dt.date]):
     python_type = dt.date
+    refused_types = (dt.datetime,)  # a datetime is a date to isinstance, but not to this column
 
     def encode(self, value: dt.date) -> bytes:
-        if isinstance(value, dt.datetime):
-            raise TypeError("an encrypted date takes a date, not a datetime")
         return value.isoformat().encode("ascii")
 
     def decode(self, raw: bytes) -> dt.date:
@@ -292,6 +302,19 @@ def _token(session: Session) -> int:
     return datakeys.unit_of_work(session).token
 
 
+def note_owners(target: Any, context: Any) -> None:
+    """load event: remember whose keys this row needs, so a page of rows unwraps them at once."""
+    spec = fields_of(type(target))
+    if spec is None or context.session is None:
+        return
+    uow = datakeys.unit_of_work(context.session)
+    loaded = target.__dict__
+    for f in spec.fields:
+        owner = loaded.get(f.owner_attr)
+        if owner is not None and loaded.get(f.ct_attr) is not None:
+            datakeys.note_loaded(uow, f.key_owner, owner)
+
+
 def seal_pending(session: Session, _flush_context: object, _instances: object) -> None:
     """before_flush: encrypt every pending value, now that row ids and owners are known."""
     for obj in [*session.new, *session.dirty]:
@@ -342,11 +365,14 @@ def _seal(session: Session, obj: Any, spec: ModelFields) -> None:
     )
     sealed = session.info.setdefault(_SEALED, [])
     token = _token(session)
+    new_row = inspect(obj).key is None
     for f in pending:
         if f.pending_key not in obj.__dict__:
             raise CryptoError(f"{f.name} was copied while pending (merge?): set it again")
         value = obj.__dict__.pop(f.pending_key)
-        blob = None if value is None else f.encrypt_raw(session, obj.id, f.owner_id_of(obj), value)
+        blob = None
+        if value is not None:
+            blob = f.encrypt_raw(session, obj.id, f.owner_id_of(obj), value, new_row=new_row)
         setattr(obj, f.ct_attr, blob)
         obj.__dict__[f.cache_key] = (token, blob, value)
         sealed.append((obj, f, value))
@@ -400,3 +426,5 @@ def install(session_class: type[Session] = Session) -> None:
     for name, fn in hooks:
         if not event.contains(session_class, name, fn):
             event.listen(session_class, name, fn)
+    if not event.contains(Mapper, "load", note_owners):
+        event.listen(Mapper, "load", note_owners)

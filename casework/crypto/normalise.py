@@ -19,10 +19,13 @@ _ID_SEPARATORS = re.compile(r"[\s.\-/]+")
 _FOLD = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe"})
 
 
+# The combining diacritical marks of Latin script (Vietnamese tones and vowel marks among them);
+# marks of other scripts (Thai or Khmer vowel signs) are letters' parts, not accents, and stay.
+_LATIN_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def fold_diacritics(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.translate(_FOLD)
+    return _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_FOLD)
 
 
 def name(value: str) -> str | None:

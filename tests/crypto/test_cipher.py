@@ -186,3 +186,11 @@ def test_errors_are_crypto_errors_and_carry_no_plaintext(cctx: object) -> None:
     with pytest.raises(CryptoError) as info:
         _read_as(victim, "phone", blob)
     assert "Bích" not in str(info.value)
+
+
+def test_the_associated_data_is_the_length_prefixed_packing_of_the_binding() -> None:
+    binding = cipher.Binding("field", "person", "full_name", "row-ẞ")
+    expected = cipher.pack(bytes([1, 1]), "field", "person", "full_name", "row-ẞ", "12")
+    assert binding.aad(12) == expected
+    # Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+    assert cipher.pack("ab", "c") != cipher.pack("a", "bc")

@@ -85,6 +85,8 @@ def test_fields_refuse_the_wrong_type(cctx: Flask) -> None:
         victim.full_name = 42  # type: ignore[assignment]
     with pytest.raises(TypeError):
         victim.birth_date = "1990-01-01"  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        victim.birth_date = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
 
 def test_an_unchanged_value_is_not_encrypted_again(cctx: Flask) -> None:

@@ -58,6 +58,8 @@ def test_rotation_moves_every_data_key_and_retires_the_old_key(cctx: Flask) -> N
     assert report.retired == [old]
     assert {k["id"] for k in _keyring_file(cctx)["keys"]} == {new}  # type: ignore[index]
     assert db.session.scalars(select(DataKey.master_key_id).distinct()).all() == [new]
+    stamps = db.session.scalars(select(DataKey.rewrapped_at)).all()
+    assert all(s is not None and s.tzinfo is not None for s in stamps)
     _all_readable(victims, notes)
     assert [v.id for v in blindindex.search(Victim.full_name, "nan nhan 7")] == [victims[7]]
     tags = [e.tag for e in db.session.scalars(select(rotation_audit_model()))]
