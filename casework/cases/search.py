@@ -122,8 +122,11 @@ def search_cases(actor: User, kind: str, term: str) -> list[Hit]:
                 n=done,
             )
         )
-    readable = visible_cases(actor).with_only_columns(Case.id)
-    people = blindindex.search(FIELDS[kind], text, where=[Person.case_id.in_(readable)])
+    # Only candidates in a case the actor may read. Correlated (EXISTS on the candidate's case_id)
+    # rather than IN (all readable case ids): each candidate is checked by primary key, so the cost
+    # does not grow with the number of cases the unit holds.
+    readable = visible_cases(actor).with_only_columns(Case.id).where(Case.id == Person.case_id)
+    people = blindindex.search(FIELDS[kind], text, where=[readable.exists()])
     roles: dict[uuid.UUID, set[str]] = {}
     for person in people:
         roles.setdefault(person.case_id, set()).add(person.role)

@@ -33,4 +33,5 @@ def search_page():  # type: ignore[no-untyped-def]
             status = 422
     elif request.method == "POST":
         status = 422
-    return render_template("cases/search.html", form=form, hits=hits), status
+    headers = {"Retry-After": "60"} if status == 429 else {}
+    return render_template("cases/search.html", form=form, hits=hits), status, headers

@@ -231,6 +231,7 @@ def test_the_31st_search_page_in_a_minute_answers_429_and_is_audited_as_refused(
     _sign_in(browser, "officer.c1")
     response = browser.post("/cases/search", {"kind": "name", "term": CANARY})
     assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"
     html = response.get_data(as_text=True)
     assert "Wait a minute" in html and "case found" not in html
     refused = [e for e in _search_events() if e.outcome == "refused"]
