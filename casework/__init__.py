@@ -82,18 +82,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.accounts import bp as accounts_bp
     from casework.accounts import views as _accounts_views  # noqa: F401 (routes)
     from casework.admin import bp as admin_bp
+    from casework.admin import partner_views as _partner_views  # noqa: F401 (routes)
     from casework.admin import views as _admin_views  # noqa: F401 (routes)
     from casework.audit import bp as audit_bp
     from casework.audit import views as _audit_views  # noqa: F401 (routes)
+    from casework.cases import attachment_views as _attachment_views  # noqa: F401 (routes)
     from casework.cases import bp as cases_bp
+    from casework.cases import people_views as _people_views  # noqa: F401 (routes)
     from casework.cases import search_views as _cases_search_views  # noqa: F401 (routes)
     from casework.cases import timeline_views as _timeline_views  # noqa: F401 (routes)
     from casework.cases import views as _cases_views  # noqa: F401 (routes)
     from casework.cases.workflow import bp as workflow_bp
     from casework.cases.workflow import views as _workflow_views  # noqa: F401 (routes)
-    from casework.cases import attachment_views as _attachment_views  # noqa: F401 (routes)
-    from casework.cases import people_views as _people_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
+    from casework.referrals import bp as referrals_bp
+    from casework.referrals import views as _referral_views  # noqa: F401 (routes)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -101,6 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(cases_bp, url_prefix="/cases")
     app.register_blueprint(workflow_bp)
+    app.register_blueprint(referrals_bp)
 
     errors_web.init_app(app)
 

@@ -135,10 +135,12 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.accounts.models import Unit, User
     from casework.cases.models import Case
     from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
-    from casework.referrals.models import Partner
+    from casework.referrals.models import Partner, Referral
 
     if isinstance(obj, Case):
         return _case_allows(user, permission, obj)
+    if isinstance(obj, Referral):
+        return _referral_allows(user, permission, obj)
     if isinstance(obj, QuickReport):
         return permission == Permission.QUICK_REPORT_RECEIVE and _receives(user, obj)
     if isinstance(obj, Escalation):
@@ -304,6 +306,68 @@ def _case_allows(user: User, permission: Permission, case: Case) -> bool:
         # "Who has seen this file": for the reviewers of the units that hold it.
         return member and user.role == Role.REVIEWER
     return False
+
+
+def _referral_allows(user: User, permission: Permission, referral: Any) -> bool:
+    """DESIGN.md §5, §6: a partner's staff work their organisation's referrals while the referral
+    is live and consent (or a legal basis) still covers it; the handling unit sends and withdraws;
+    the file units read the referral as part of the file."""
+    from casework.cases.consent import has_basis
+
+    if permission == Permission.REFERRAL_WORK:
+        return (
+            user.role == Role.PARTNER
+            and user.partner_id is not None
+            and user.partner_id == referral.partner_id
+            and referral.live
+            and has_basis(referral.case, referral.purpose)
+        )
+    if permission in (Permission.REFERRAL_SEND, Permission.CASE_READ):
+        return _case_allows(user, permission, referral.case)
+    return False
+
+
+def visible_referrals(user: User) -> Any:
+    """Referrals a partner's staff may open: her organisation's, live, and still covered by an
+    active consent or legal basis. The only source of the partner portal's lists."""
+    from sqlalchemy import exists, false, or_, select
+
+    from casework.cases.models import Consent, LegalBasis
+    from casework.referrals.models import LIVE_STATUSES, Referral
+
+    stmt = select(Referral)
+    if not can(user, Permission.REFERRAL_WORK) or user.partner_id is None:
+        return stmt.where(false())
+    consent = exists().where(
+        Consent.case_id == Referral.case_id,
+        Consent.purpose == Referral.purpose,
+        Consent.withdrawn_at.is_(None),
+    )
+    basis = exists().where(
+        LegalBasis.case_id == Referral.case_id,
+        LegalBasis.purpose == Referral.purpose,
+        LegalBasis.ended_at.is_(None),
+    )
+    return stmt.where(
+        Referral.partner_id == user.partner_id,
+        Referral.status.in_(LIVE_STATUSES),
+        or_(consent, basis),
+    )
+
+
+def finished_referrals(user: User) -> Any:
+    """A partner's completed and declined referrals: listed by reference, status and dates only
+    (the packet is no longer readable once the work is over)."""
+    from sqlalchemy import false, select
+
+    from casework.referrals.models import Referral
+
+    stmt = select(Referral)
+    if not can(user, Permission.REFERRAL_WORK) or user.partner_id is None:
+        return stmt.where(false())
+    return stmt.where(
+        Referral.partner_id == user.partner_id, Referral.status.in_(("completed", "declined"))
+    )
 
 
 def visible_cases(user: User) -> Any:

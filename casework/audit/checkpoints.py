@@ -90,7 +90,7 @@ def make_checkpoint(event: AuditEvent) -> AuditCheckpoint:
         seq=event.seq, hash=event.hash, at=at, key_id=key_id, signature=signature
     )
     # Inserted, not tracked by the session (like the events): nothing may update it later.
-    db.session.execute(
+    db.session.connection().execute(
         insert(AuditCheckpoint.__table__),
         {"seq": event.seq, "hash": event.hash, "at": at, "key_id": key_id, "signature": signature},
     )

@@ -70,24 +70,24 @@ _COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns)
 _INSERT = insert(AuditEvent.__table__)  # one statement, compiled once
 
 # The chain's head and the time of the last checkpoint, in one round trip.
+# Core statements on the session's connection: an append is on every request's path, and the ORM
+# layer would only add cost (nothing here needs pending objects flushed first).
+_EVENTS = AuditEvent.__table__
+_CHECKPOINTS = AuditCheckpoint.__table__
 _HEAD = (
     select(
-        AuditEvent.seq,
-        AuditEvent.hash,
-        select(AuditCheckpoint.at)
-        .order_by(AuditCheckpoint.seq.desc())
+        _EVENTS.c.seq,
+        _EVENTS.c.hash,
+        select(_CHECKPOINTS.c.at)
+        .order_by(_CHECKPOINTS.c.seq.desc())
         .limit(1)
         .scalar_subquery()
         .label("checkpoint_at"),
     )
-    .order_by(AuditEvent.seq.desc())
+    .order_by(_EVENTS.c.seq.desc())
     .limit(1)
 )
-
-
-def _lock_chain() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def record(
@@ -107,8 +107,10 @@ def record(
     if obj is not None:
         object_type = object_type or type(obj).__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    _lock_chain()
-    head = db.session.execute(_HEAD).first()
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"k": _PG_LOCK_KEY})
+    head = conn.execute(_HEAD).first()
     event = AuditEvent(
         seq=(head.seq + 1) if head else 1,
         at=utcnow(),
@@ -130,7 +132,7 @@ def record(
     event.hash = event_hash(event)
     # A plain INSERT, not session.add(): the event is never tracked by the session, so nothing can
     # try to flush a change to it later (the database would refuse), and an append stays cheap.
-    db.session.execute(_INSERT, {c: getattr(event, c) for c in _COLUMNS})
+    conn.execute(_INSERT, {c: getattr(event, c) for c in _COLUMNS})
     if checkpoints.due(event.seq, head.checkpoint_at if head else None):
         checkpoints.make_checkpoint(event)
     return event

@@ -213,8 +213,14 @@ class Consent(db.Model):
     withdrawn_recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="RESTRICT")
     )
+    # The subject's legal representative when recorded as a person of the case: a perpetrator here
+    # is why a substitute gave the consent (DOMAIN.md "Personal data protection").
+    representative_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("person.id", ondelete="RESTRICT")
+    )
 
-    person: Mapped[Person] = relationship()
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    representative: Mapped[Person | None] = relationship(foreign_keys=[representative_id])
 
     @property
     def active(self) -> bool:
@@ -340,7 +346,7 @@ class Attachment(db.Model):
     )
     filename = EncryptedText(key_owner="case")
     description = EncryptedText(key_owner="case")
-    content_type: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(128))  # OOXML types exceed 64
     size: Mapped[int] = mapped_column(Integer)
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

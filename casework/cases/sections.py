@@ -63,6 +63,12 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
         ("support", _l("Support")),
         ("follow-ups", _l("Follow-ups")),
     ]
+    # Referrals to partners, after the support they feed.
+    from casework.referrals import portal as referrals
+
+    sections["referrals"] = referrals.for_file(actor, case)
+    sections["includes"].append("referrals/_case_section.html")
+    sections["nav"].append(("referrals", _l("Referrals")))
     return sections
 
 

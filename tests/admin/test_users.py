@@ -47,7 +47,7 @@ def _admin_urls(app, world) -> list[tuple[str, str]]:  # type: ignore[no-untyped
         for rule in app.url_map.iter_rules():
             if not rule.endpoint.startswith("admin."):
                 continue
-            args = {"unit_id": world["C1"], "user_id": thu.id}
+            args = {"unit_id": world["C1"], "user_id": thu.id, "partner_id": 1}
             url = url_for(rule.endpoint, **{k: v for k, v in args.items() if k in rule.arguments})
             urls += [(method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return urls

@@ -66,9 +66,8 @@ def test_the_database_refuses_to_change_or_delete_a_checkpoint(ctx):
     _refused("DELETE FROM audit_checkpoint")
 
 
+@pytest.mark.postgresql_only  # TRUNCATE exists on PostgreSQL only
 def test_postgresql_refuses_to_truncate_the_audit_tables(ctx):
-    if dialect() != "postgresql":
-        pytest.skip("TRUNCATE exists on PostgreSQL only")
     _two_events()
     _refused("TRUNCATE audit_event CASCADE")
     _refused("TRUNCATE audit_checkpoint")

@@ -95,9 +95,8 @@ def test_shredding_clears_the_blind_indexes_and_search_skips_the_owner(cctx: Fla
     assert [v.id for v in blindindex.search(Victim.full_name, "nguoi 2")] == [people[2].id]
 
 
+@pytest.mark.sqlite_only  # reads the database file; PostgreSQL: see docs/crypto.md
 def test_the_wrapped_key_is_gone_from_the_sqlite_file_and_its_wal(cctx: Flask) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("file-level check for SQLite; PostgreSQL: see docs/crypto.md")
     people = _people(200)
     target = people[123].id
     wrapped = db.session.scalar(select(DataKey.wrapped_key).where(DataKey.owner_id == target))

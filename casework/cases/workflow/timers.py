@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from casework.cases.models import Action, Assessment, Case, FollowUp, Support
 from casework.cases.workflow.models import QuickReport
 from casework.db import utcnow
 from casework.extensions import db
+from casework.referrals.models import Referral
 
 LABELS = {
     "notify_commune_chair": _l("Tell the commune People's Committee chair (domestic violence)"),
@@ -34,6 +35,7 @@ LABELS = {
     "medical_referral_ec": _l("Medical referral within 120 hours (emergency contraception)"),
     "quick_report": _l("Quick report to the higher level"),
     "follow_up": _l("Follow-up contact"),
+    "referral_answer": _l("Partner's answer to a referral"),
 }
 
 
@@ -101,6 +103,7 @@ class _Facts:
     assessments: dict[uuid.UUID, list[Assessment]]
     follow_ups: dict[uuid.UUID, list[FollowUp]]
     quick_reports: dict[uuid.UUID, list[QuickReport]]
+    referrals: dict[uuid.UUID, list[Referral]] = field(default_factory=dict)
 
 
 def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[type-arg]
@@ -124,6 +127,7 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
         _group(rows(Assessment)),
         _group(rows(FollowUp)),
         _group(rows(QuickReport)),
+        referrals=_group(rows(Referral)),
     )
 
 
@@ -201,6 +205,17 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
         sent = _first(r.sent_at for r in f.quick_reports.get(case.id, []))
         due = case.classified_at + timedelta(hours=current_app.config["QUICK_REPORT_HOURS"])
         out.append(Deadline(case.id, "quick_report", due, sent))
+    for referral in f.referrals.get(case.id, []):
+        # A partner answers within the configured hours; a withdrawal ends the wait.
+        out.append(
+            Deadline(
+                case.id,
+                "referral_answer",
+                referral.sent_at + _hours("referral_answer"),
+                referral.answered_at or referral.withdrawn_at,
+                str(referral.id),
+            )
+        )
     for follow_up in f.follow_ups.get(case.id, []):
         done = (
             follow_up.done_at

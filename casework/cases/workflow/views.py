@@ -38,6 +38,15 @@ NOTIFICATION_TEXT = {
     "closure_requested": _l("Closure requested: case %(code)s"),
     "closure_approved": _l("Closure approved: case %(code)s"),
     "closure_refused": _l("Closure refused: case %(code)s"),
+    # Referrals: staff see the case code; a partner's notifications carry no case at all.
+    "referral_accepted": _l("Referral accepted: case %(code)s"),
+    "referral_declined": _l("Referral declined: case %(code)s"),
+    "referral_in_service": _l("Referral in service: case %(code)s"),
+    "referral_completed": _l("Referral completed: case %(code)s"),
+    "referral_note": _l("Note from a partner: case %(code)s"),
+    "referral_received": _l("New referral received"),
+    "referral_updated": _l("A referral was shared again with more recent details"),
+    "referral_withdrawn": _l("A referral was withdrawn"),
 }
 
 
@@ -259,6 +268,17 @@ def open_notification(notification_id: uuid.UUID):  # type: ignore[no-untyped-de
     service.mark_read(me(), note)
     if note.kind == "quick_report" and note.subject_id:
         return redirect(url_for("workflow.quick_report", report_id=note.subject_id), code=303)
+    if note.kind.startswith("referral_") and note.subject_id:
+        if note.case_id is None:  # a partner's: the portal decides whether she may still see it
+            if note.kind == "referral_withdrawn":
+                return redirect(url_for("referrals.partner_home"), code=303)
+            return redirect(
+                url_for("referrals.partner_referral", referral_id=note.subject_id), code=303
+            )
+        return redirect(
+            url_for("referrals.case_referral", case_id=note.case_id, referral_id=note.subject_id),
+            code=303,
+        )
     if note.case_id:
         case = load_case(note.case_id)
         return _back(case)

@@ -1,0 +1,1033 @@
+"""Case benchmark: case list, case file, search by phone and intake, each against the bare SQL beneath.
+
+    .venv/bin/python bench/cases.py                        # SQLite: 10,000 then 100,000 cases
+    .venv/bin/python bench/cases.py --sizes 10000          # a quick run
+    .venv/bin/python bench/cases.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/casework_bench
+    .venv/bin/python bench/cases.py --pg URL --no-sqlite   # PostgreSQL only
+
+The issue's million (not run here: see the extrapolation below):
+
+    .venv/bin/python bench/cases.py --sizes 100000,1000000 --db /var/tmp/cases.db
+    .venv/bin/python bench/cases.py --sizes 1000000 --db /var/tmp/cases.db --reuse   # measure again
+    .venv/bin/python bench/cases.py --sizes 100000,1000000 --no-sqlite --pg URL --keyring pg.json
+
+Seeding runs at 200-1,000 cases a second depending on the machine (every field really encrypted), so
+a million takes 20-90 minutes and about 2.5 GB on SQLite; the measurements take a minute or two.
+When the largest size is under a million, the output ends with an extrapolation to 1,000,000: per
+operation t(N) = t(n) × (N/n)^k, with k fitted on the last two sizes and kept within [0, 1] (an
+estimate, printed as such, never a measurement).
+
+What is seeded: the official tree (central → 34 provinces → 3,321 communes, from vietnam-provinces,
+through casework.accounts.units.import_official), one officer per commune, then cases received by the
+officer of a commune drawn with a skewed (log-normal) weight, so a few communes are busy and most are
+quiet; received over the last three years. Victims get Vietnamese names (family names in their
+national proportions: Nguyễn, Trần, Lê, Phạm, …; Thị Hoa, Ngọc Lan, …), 09x/03x/08x/07x phones written
+the ways people write them, a CCCD number for about half, a date of birth; 60% of cases have an
+alleged perpetrator; 4% of victims come back (same name, phone, ID) as repeat victims. Status and
+severity follow a plausible spread. Rows are built with the application's own encryption
+(EncryptedField.encrypt_raw under data keys from datakeys.create, blind indexes from
+blindindex.value_for) and inserted 1,000 per transaction with executemany: what open_case stores,
+without its per-row ORM work, and without CASE_OPEN audit events. The intake figure below goes
+through open_case itself.
+
+What is measured (median of --repeat runs, each in a fresh transaction with no loaded objects and no
+unwrapped keys, as a request starts; the busiest commune's officer unless said otherwise). "Bare SQL"
+is the SQL the app's statements compile to, compiled before the clock starts and run on the driver's
+cursor: no ORM, no SQLAlchemy, no decryption, no policy.
+  case list        casework.cases.views._page over policy.visible_cases, and each row's types as the
+                   page shows them │ bare: the same page query, and one query for the page's types
+  case file        the case, policy + audit of the view (service.view_case), its people, every
+                   encrypted field decrypted │ bare: the case row and its people's rows
+  repeat check     casework.cases.search.repeat_matches on the file │ bare: its blind-index lookups
+  search by phone  casework.cases.search.search_cases (rate limit lifted; audited) │ bare: the
+                   blind-index candidate query within the visible cases (the same correlated
+                   EXISTS), and the matching cases
+  intake           service.open_case, one commit each │ bare: the same rows (counter, case, types,
+                   victim, two data keys, a hashed audit event after reading the chain's head), one
+                   commit each
+  pages            GET /cases/, POST /cases/search, GET /cases/<id> through the test client, signed
+                   in: the whole request (session check, CSRF, templates, audit commit).
+
+The database given with --pg is emptied: use a throwaway one. SQLite runs in a temporary file unless
+--db names one (kept, with its benchmark master key beside it, for a later run with --reuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import bisect
+import contextvars
+import itertools
+import json
+import math
+import os
+import random
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import bindparam, delete, event, func, insert, select
+from sqlalchemy.orm import aliased
+
+from casework import create_app
+from casework.accounts import service as accounts
+from casework.accounts.models import Unit, User
+from casework.accounts.units import import_official
+from casework.audit.models import AuditEvent
+from casework.audit.service import GENESIS, event_hash
+from casework.audit.verify import ChainRow
+from casework.cases import search, service, vocab
+from casework.cases.models import Case, CaseCounter, CaseType, Person
+from casework.crypto import blindindex, datakeys
+from casework.crypto.keyring import parse_keyring
+from casework.crypto.models import DataKey
+from casework.extensions import db
+from casework.policy import visible_cases
+
+PASSWORD = "bench horse battery staple"  # noqa: S105 (synthetic accounts of a throwaway database)
+MILLION = 1_000_000
+BATCH = 1_000
+
+# --- Synthetic people ----------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+# Family names with their approximate national shares (%).
+FAMILY = [
+    ("Nguyễn", 38), ("Trần", 11), ("Lê", 9.5), ("Phạm", 7), ("Hoàng", 3), ("Huỳnh", 2),
+    ("Phan", 4.5), ("Vũ", 2), ("Võ", 2), ("Đặng", 2.1), ("Bùi", 2), ("Đỗ", 1.4), ("Hồ", 1.3),
+    ("Ngô", 1.3), ("Dương", 1), ("Lý", 0.5), ("Đinh", 0.6), ("Trương", 0.6), ("Lương", 0.4),
+    ("Mai", 0.4), ("Hà", 0.5), ("Lò", 0.2), ("Hứa", 0.2), ("Tạ", 0.2),
+]  # fmt: skip
+FEMALE_MIDDLE = ["Thị"] * 12 + words("Ngọc Thu Thanh Minh Kim Bích Mỹ Hồng Phương")
+FEMALE_GIVEN = words(
+    "Hoa Lan Hương Mai Linh Hạnh Nga Thủy Hằng Trang Thảo Nhung Yến Loan Phương Huyền Dung Vân Hà "
+    "Ngọc Hiền Huệ Liên Oanh Quỳnh Tâm Thắm Trinh Uyên Xuân Giang Hòa Nhàn Thơm Tuyết Ánh Diệp Chi "
+    "Duyên Hồng Lệ Nhi Thư Vy My Anh"
+)
+MALE_MIDDLE = ["Văn"] * 8 + words("Đức Minh Quốc Hữu Công Xuân Thanh")
+MALE_GIVEN = words(
+    "Hùng Dũng Tuấn Nam Hải Minh Long Cường Thắng Sơn Tùng Phong Quang Trung Bình Hòa Toàn Khánh "
+    "Huy Đạt Lâm Thành Tài Vinh Hiếu Lợi Tiến Kiên"
+)
+# Mobile prefixes of Viettel, Vinaphone, MobiFone and the others.
+PREFIXES = words(
+    "086 088 089 090 091 093 094 096 097 098 032 033 034 035 036 037 038 039 070 076 077 078 079 "
+    "081 082 083 084 085"
+)
+SAFE = [
+    "Gọi sau 9 giờ sáng, nói là trạm y tế",
+    "Chỉ nhắn tin, không gọi",
+    "Gặp ở nhà văn hóa thôn",
+    "Qua chị gái, không gọi số chồng",
+]
+SUMMARIES = [
+    "Chị bị chồng đánh nhiều lần sau khi uống rượu, có vết bầm ở tay.",
+    "Hàng xóm báo tin nghe tiếng la hét và đập phá đồ đạc trong đêm.",
+    "Chị bị nhà chồng cấm về thăm bố mẹ đẻ, bị kiểm soát toàn bộ tiền lương.",
+    "Cháu bé có dấu hiệu bị bỏ mặc, thường xuyên đói và không được đi học.",
+    "Chị đề nghị hỗ trợ pháp lý về ly hôn và quyền nuôi con.",
+]
+
+SOURCES = [
+    ("victim", 35), ("relative", 20), ("neighbour", 8), ("branch", 12), ("hotline_111", 5),
+    ("police", 7), ("petition", 5), ("citizen_reception", 4), ("media", 1), ("own_detection", 3),
+]  # fmt: skip
+TYPES = [
+    (["domestic_violence.physical"], 30), (["domestic_violence.psychological"], 12),
+    (["domestic_violence.economic"], 6), (["domestic_violence.physical", "domestic_violence.insult"], 8),
+    (["family_dispute.divorce"], 10), (["family_dispute.custody"], 4), (["child_abuse.neglect"], 4),
+    (["child_abuse.sexual"], 2), (["sexual_violence"], 5), (["trafficking"], 1),
+    (["child_marriage"], 1), (["labour_rights"], 3), (["land_property"], 5), (["online_violence"], 2),
+    (["social_policy"], 2), (["other"], 5),
+]  # fmt: skip
+STATUS = [
+    ("open", 10),
+    ("active", 30),
+    ("monitoring", 15),
+    ("closure_requested", 3),
+    ("closed", 42),
+]
+SEVERITY = [(None, 10), ("S1", 45), ("S2", 28), ("S3", 14), ("S4", 3)]
+
+
+def pick(rng: random.Random, weighted: list[tuple[Any, float]]) -> Any:
+    total = sum(w for _, w in weighted)
+    x = rng.random() * total
+    for value, weight in weighted:
+        x -= weight
+        if x < 0:
+            return value
+    return weighted[-1][0]
+
+
+def phone_number(rng: random.Random) -> str:
+    """A mobile number, written the ways people write them (0912 345 678, +84 912345678, …)."""
+    digits = rng.choice(PREFIXES) + f"{rng.randrange(10_000_000):07d}"
+    style = rng.random()
+    if style < 0.2:
+        return f"+84 {digits[1:4]} {digits[4:7]} {digits[7:]}"
+    if style < 0.5:
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    return digits
+
+
+def cccd(rng: random.Random, born: date, female: bool) -> str:
+    """A 12-digit citizen ID: province of birth, century and sex, year, then a serial."""
+    century = (1 if female else 0) + (2 if born.year >= 2000 else 0)
+    return f"{rng.randrange(1, 97):03d}{century}{born.year % 100:02d}{rng.randrange(10**6):06d}"
+
+
+def female_name(rng: random.Random) -> str:
+    family = pick(rng, FAMILY)
+    return f"{family} {rng.choice(FEMALE_MIDDLE)} {rng.choice(FEMALE_GIVEN)}"
+
+
+def male_name(rng: random.Random) -> str:
+    family = pick(rng, FAMILY)
+    return f"{family} {rng.choice(MALE_MIDDLE)} {rng.choice(MALE_GIVEN)}"
+
+
+@dataclass
+class Victim:
+    name: str
+    phone: str | None
+    id_number: str | None
+    born: date
+    commune: int
+
+
+@dataclass
+class World:
+    rng: random.Random
+    communes: list[int]  # unit ids
+    weights: list[float]  # cumulative
+    officers: dict[int, int]  # unit id → user id
+    prefixes: dict[int, str] = field(default_factory=dict)  # unit id → code prefix (province)
+    returning: list[Victim] = field(default_factory=list)  # a reservoir of past victims
+    seeded: int = 0
+
+    def commune(self) -> int:
+        """A commune drawn by its weight."""
+        x = self.rng.random() * self.weights[-1]
+        return self.communes[min(bisect.bisect(self.weights, x), len(self.communes) - 1)]
+
+
+# --- App and organisation ------------------------------------------------------------------------
+
+
+def make_app(url: str, keyring_file: Path | None = None):  # type: ignore[no-untyped-def]
+    """The app on this database. A kept database keeps its master key in keyring_file (a benchmark
+    key for synthetic data; never do this with real data)."""
+    if keyring_file is not None and keyring_file.exists():
+        keyring_json = keyring_file.read_text()
+    else:
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        keyring_json = json.dumps({"primary": "mk-bench", "keys": [{"id": "mk-bench", "key": key}]})
+        if keyring_file is not None:
+            keyring_file.write_text(keyring_json)
+            keyring_file.chmod(0o600)
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "MASTER_KEYRING": parse_keyring(keyring_json),
+            # Cheap password hashing: 3,321 officers are created, and hashing is not measured here.
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_KIB": 1024,
+            "ARGON2_PARALLELISM": 1,
+        }
+    )
+
+
+def build_world(rng: random.Random) -> World:
+    """The official tree (through the import service) and one officer per commune: the first made
+    through accounts.create_user, the others copied from it in bulk (hashing is not measured)."""
+    import_official(None)
+    db.session.commit()
+    parent = aliased(Unit)
+    communes = dict(
+        db.session.execute(
+            select(Unit.id, parent.code)
+            .join(parent, parent.id == Unit.parent_id)
+            .where(Unit.level == "commune")
+            .order_by(Unit.id)
+        ).all()
+    )
+    officers = dict(
+        db.session.execute(select(User.unit_id, User.id).where(User.role == "officer")).all()
+    )
+    missing = [u for u in communes if u not in officers]
+    if missing:
+        first, _ = accounts.create_user(
+            None,
+            username=f"officer.{missing[0]}",
+            display_name=f"Cán bộ {missing[0]}",
+            role="officer",
+            unit=db.session.get(Unit, missing[0]),
+            password=PASSWORD,
+        )
+        db.session.flush()
+        rows = [
+            {
+                "username": f"officer.{u}", "display_name": f"Cán bộ {u}", "role": "officer",
+                "unit_id": u, "password_hash": first.password_hash, "must_change_password": False,
+                "failed_logins": 0, "active": True, "version": 1,
+            }
+            for u in missing[1:]
+        ]  # fmt: skip
+        if rows:
+            db.session.execute(insert(User.__table__), rows)
+        db.session.commit()
+        officers = dict(
+            db.session.execute(select(User.unit_id, User.id).where(User.role == "officer")).all()
+        )
+    ids = list(communes)
+    # Skewed load: a few busy communes, many quiet ones.
+    weights = list(itertools.accumulate(rng.lognormvariate(0, 1.0) for _ in ids))
+    return World(rng, ids, weights, officers, prefixes=communes)
+
+
+def _age(rng: random.Random, child: bool) -> int:
+    if child:
+        return rng.randrange(3, 16)
+    bands = [(rng.randrange(16, 30), 30), (rng.randrange(30, 60), 62), (rng.randrange(60, 85), 8)]
+    return int(pick(rng, bands))
+
+
+def next_victim(world: World, now: datetime) -> Victim:
+    """A new victim, or (4%) one who comes back: same name, phone, ID and date of birth."""
+    rng = world.rng
+    if world.returning and rng.random() < 0.04:
+        old = rng.choice(world.returning)
+        # Most come back to the same commune; some have moved.
+        moved = rng.random() < 0.2
+        commune = world.commune() if moved else old.commune
+        return Victim(old.name, old.phone, old.id_number, old.born, commune)
+    commune = world.commune()
+    child = rng.random() < 0.08
+    born = (now - timedelta(days=365.25 * _age(rng, child) + rng.randrange(365))).date()
+    victim = Victim(
+        female_name(rng),
+        phone_number(rng) if rng.random() < 0.85 and not child else None,
+        cccd(rng, born, True) if rng.random() < 0.5 and not child else None,
+        born,
+        commune,
+    )
+    if len(world.returning) < 20_000:
+        world.returning.append(victim)
+    elif rng.random() < 0.05:
+        world.returning[rng.randrange(len(world.returning))] = victim
+    return victim
+
+
+def _sealed(f: Any, row_id: uuid.UUID, owner_id: uuid.UUID, value: Any) -> bytes | None:
+    """The field's own encryption: the ciphertext open_case would store for this row."""
+    return None if value is None else f.encrypt_raw(db.session(), row_id, owner_id, value)
+
+
+def _index(f: Any, value: str | None) -> int | None:
+    if value is None:
+        return None
+    master = datakeys.current_keyring().primary
+    wanted = f.index.normaliser(value)
+    return blindindex.value_for(
+        db.session(), master, f.table_name, f.column_name, wanted, f.index.bits
+    )
+
+
+def _person_row(
+    role: str, sex: str, case_id: uuid.UUID, officer: int, now: datetime, **values: Any
+) -> dict[str, Any]:
+    person_id = uuid.uuid4()
+    datakeys.create(db.session(), "person", person_id)
+    row: dict[str, Any] = {
+        "id": person_id, "case_id": case_id, "role": role, "sex": sex, "created_at": now,
+        "created_by_id": officer, "version": 1, "birth_year": values.pop("birth_year", None),
+        "age_band": values.pop("age_band", None), "is_child": values.pop("is_child", None),
+    }  # fmt: skip
+    indexed = False
+    for name in ("full_name", "aliases", "date_of_birth", "phone", "address", "id_number"):
+        f = getattr(Person, name)
+        value = values.get(name)
+        row[name] = _sealed(f, person_id, person_id, value)
+        if f.index is not None:
+            row[f"{name}_bidx"] = _index(f, value)
+            indexed = indexed or value is not None
+    row["safe_contact"] = _sealed(
+        Person.safe_contact, person_id, person_id, values.get("safe_contact")
+    )
+    row["bidx_key_id"] = datakeys.current_keyring().primary.id if indexed else None
+    return row
+
+
+def seed(world: World, until: int, *, quiet: bool = False) -> float:
+    """Add cases until `until` exist, 1,000 per transaction; returns cases per second.
+
+    Rows are built with the fields' own encryption (EncryptedField.encrypt_raw under fresh data
+    keys from datakeys.create, blind indexes from blindindex.value_for) and inserted with Core
+    executemany: what open_case stores, without its per-row ORM work. No audit events are written."""
+    rng = world.rng
+    now = datetime.now(UTC)
+    start = time.perf_counter()
+    todo = until - world.seeded
+    counters = {(c.prefix, c.year): c.last for c in db.session.scalars(select(CaseCounter))}
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    done = 0
+    while done < todo:
+        cases, types, people = [], [], []
+        for _ in range(min(BATCH, todo - done)):
+            victim = next_victim(world, now)
+            officer = world.officers[victim.commune]
+            received = now - timedelta(seconds=rng.uniform(600, 3 * 365 * 86400))
+            prefix, year = world.prefixes[victim.commune], received.astimezone(tz).year
+            counters[(prefix, year)] = number = counters.get((prefix, year), 0) + 1
+            case_id = uuid.uuid4()
+            datakeys.create(db.session(), "case", case_id)
+            codes = pick(rng, TYPES)
+            status, severity = pick(rng, STATUS), pick(rng, SEVERITY)
+            cases.append(
+                {
+                    "id": case_id, "code": f"{prefix}-{year}-{number:06d}", "status": status,
+                    "received_at": received, "received_by_id": officer,
+                    "source": pick(rng, SOURCES), "owning_unit_id": victim.commune,
+                    "handling_unit_id": victim.commune, "place_unit_id": victim.commune,
+                    "assigned_to_id": officer,
+                    "summary": _sealed(Case.summary, case_id, case_id, rng.choice(SUMMARIES)),
+                    "reporter_name": None, "reporter_contact": None, "reporter_relation": None,
+                    "immediate_danger": rng.random() < 0.07,
+                    "child_involved": codes[0].startswith("child") or rng.random() < 0.1,
+                    "injuries": rng.random() < 0.3,
+                    "sexual_violence": codes[0].startswith(("sexual", "child_abuse.sexual")),
+                    "severity": severity, "risk": None, "gbv_type": None,
+                    "classified_at": received if severity else None,
+                    "closed_at": now if status == "closed" else None, "closure_outcome": None,
+                    "created_at": received, "updated_at": received, "version": 1,
+                }
+            )  # fmt: skip
+            all_codes = sorted({*codes, *(c.partition(".")[0] for c in codes)})
+            types += [{"case_id": case_id, "code": code} for code in all_codes]
+            age = int((received.date() - victim.born).days // 365.25)
+            people.append(
+                _person_row(
+                    "victim", "female", case_id, officer, received,
+                    full_name=victim.name, phone=victim.phone, id_number=victim.id_number,
+                    date_of_birth=victim.born, birth_year=victim.born.year,
+                    age_band=vocab.age_band(max(age, 0)), is_child=age < 16,
+                    safe_contact=rng.choice(SAFE) if rng.random() < 0.6 else None,
+                )
+            )  # fmt: skip
+            if rng.random() < 0.6:
+                people.append(
+                    _person_row(
+                        "perpetrator", "male", case_id, officer, received,
+                        full_name=male_name(rng),
+                        phone=phone_number(rng) if rng.random() < 0.7 else None,
+                    )
+                )  # fmt: skip
+        db.session.flush()  # the data keys made by datakeys.create
+        db.session.execute(insert(Case.__table__), cases)
+        db.session.execute(insert(CaseType.__table__), types)
+        db.session.execute(insert(Person.__table__), people)
+        for (prefix, year), last in counters.items():
+            db.session.merge(CaseCounter(prefix=prefix, year=year, last=last))
+        db.session.commit()
+        db.session.expunge_all()
+        done += len(cases)
+        if not quiet:
+            rate = done / (time.perf_counter() - start)
+            print(f"\r  seeding: {world.seeded + done:,} cases ({rate:,.0f}/s)", end="", flush=True)
+    world.seeded = until
+    elapsed = time.perf_counter() - start
+    if not quiet and todo:
+        print()
+    return todo / elapsed if elapsed else 0.0
+
+
+# --- Timing --------------------------------------------------------------------------------------
+
+
+def fresh() -> None:
+    """Start as a request does: no transaction, no loaded objects, no unwrapped keys."""
+    db.session.rollback()
+    db.session.expunge_all()
+
+
+@dataclass
+class Timing:
+    median_ms: float
+    queries: int
+
+
+def timed(run: Callable[[Any], object], repeat: int, prepare: Callable[[int], Any]) -> Timing:
+    """Median of `repeat` runs, each in a fresh transaction (prepare is not timed), and the number
+    of SQL statements one run sends."""
+    times, queries = [], 0
+
+    def count(*_: object) -> None:
+        nonlocal queries
+        queries += 1
+
+    for i in range(repeat):
+        fresh()
+        arg = prepare(i)
+        if i == 0:
+            event.listen(db.engine, "before_cursor_execute", count)
+        t0 = time.perf_counter()
+        run(arg)
+        times.append(time.perf_counter() - t0)
+        if i == 0:
+            event.remove(db.engine, "before_cursor_execute", count)
+    fresh()
+    return Timing(statistics.median(times) * 1000, queries)
+
+
+def raw(stmt: Any, compiled: Any = None, **values: Any) -> tuple[str, Any]:
+    """The SQL text and driver parameters of a SQLAlchemy statement: what reaches the database.
+    `compiled` (from an earlier call's statement) and `values` fill in bound parameters."""
+    if compiled is None:
+        compiled = stmt.compile(
+            dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+    params = compiled.construct_params(values or None)
+    processors = compiled._bind_processors
+    processed = {
+        k: processors[k](v) if k in processors and v is not None else v for k, v in params.items()
+    }
+    if compiled.positional:
+        return compiled.string, tuple(processed[k] for k in compiled.positiontup)
+    return compiled.string, processed
+
+
+def bare(*statements: tuple[str, Any]) -> list[list[Any]]:
+    """Run SQL texts on the driver's own cursor: no ORM, no SQLAlchemy, no decryption."""
+    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        out = []
+        for sql_text, params in statements:
+            cursor.execute(sql_text, params)
+            out.append(cursor.fetchall() if cursor.description is not None else [])
+        return out
+    finally:
+        cursor.close()
+
+
+@dataclass
+class Row:
+    operation: str
+    app: Timing
+    bare: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.app.median_ms / self.bare.median_ms if self.bare.median_ms else math.inf
+
+
+def busiest_communes() -> list[tuple[int, int]]:
+    """(unit id, cases) of the busiest commune and of a median one (among those with cases)."""
+    counts = db.session.execute(
+        select(Case.owning_unit_id, func.count())
+        .group_by(Case.owning_unit_id)
+        .order_by(func.count().desc())
+    ).all()
+    return [tuple(counts[0]), tuple(counts[len(counts) // 2])]  # type: ignore[list-item]
+
+
+def officer_of(world: World, unit_id: int) -> Callable[[int], User]:
+    return lambda _i: db.session.get(User, world.officers[unit_id])  # type: ignore[return-value]
+
+
+def measure_list(world: World, unit_id: int, repeat: int, label: str) -> Row:
+    """The first page as casework.cases.views.index builds it, and the rows' types it shows."""
+    from casework.cases.views import _keyset, _page
+
+    def app(officer: User) -> None:
+        rows, _cursor = _page(visible_cases(officer), None)
+        for case in rows:
+            _ = case.type_codes
+
+    def statements(i: int) -> list[tuple[str, Any]]:
+        page = _keyset(visible_cases(officer_of(world, unit_id)(i)), None)
+        shown = page.with_only_columns(Case.id).subquery()
+        types = select(CaseType.case_id, CaseType.code).where(
+            CaseType.case_id.in_(select(shown.c.id))
+        )
+        return [raw(page), raw(types)]
+
+    return Row(
+        label, timed(app, repeat, officer_of(world, unit_id)), timed_bare(repeat, statements)
+    )
+
+
+def timed_bare(repeat: int, statements: Callable[[int], list[tuple[str, Any]]]) -> Timing:
+    """The bare SQL, compiled before the clock starts."""
+    found = timed(lambda stmts: bare(*stmts), repeat, statements)
+    fresh()
+    found.queries = len(statements(0))
+    fresh()
+    return found
+
+
+def sample_cases(unit_id: int, n: int, rng: random.Random) -> list[uuid.UUID]:
+    """Cases of the unit whose victim has a phone or an ID number (something to look up)."""
+    ids = list(
+        db.session.scalars(
+            select(Case.id)
+            .join(Person, Person.case_id == Case.id)
+            .where(
+                Case.owning_unit_id == unit_id,
+                Person.role == "victim",
+                Person._phone_bidx.is_not(None) | Person._id_number_bidx.is_not(None),  # type: ignore[attr-defined]
+            )
+            .distinct()
+        )
+    )
+    return rng.sample(ids, min(n, len(ids)))
+
+
+def measure_file(world: World, unit_id: int, cases: list[uuid.UUID], repeat: int) -> Row:
+    """The file: the case, the view audited, its people, every identity field decrypted."""
+    from casework.cases.sections import people
+
+    def app(arg: tuple[User, uuid.UUID]) -> None:
+        officer, case_id = arg
+        case = db.session.get(Case, case_id)
+        if case is None:
+            raise RuntimeError("a sampled case is missing")
+        service.view_case(officer, case)
+        _ = case.summary, case.reporter_name, case.reporter_contact
+        for p in people(case):
+            _ = (p.full_name, p.aliases, p.date_of_birth, p.phone, p.address, p.id_number)
+            _ = p.safe_contact
+
+    def prepare(i: int) -> tuple[User, uuid.UUID]:
+        return officer_of(world, unit_id)(i), cases[i % len(cases)]
+
+    def statements(i: int) -> list[tuple[str, Any]]:
+        case_id = prepare(i)[1]
+        return [
+            raw(select(Case).where(Case.id == case_id)),
+            raw(select(Person).where(Person.case_id == case_id).order_by(Person.created_at)),
+        ]
+
+    app_timing = timed(app, repeat, prepare)
+    return Row("case file (case + people decrypted)", app_timing, timed_bare(repeat, statements))
+
+
+def index_value(f: Any, value: str) -> int:
+    master = datakeys.current_keyring().primary
+    wanted = f.index.normaliser(value)
+    return blindindex.value_for(
+        db.session(), master, f.table_name, f.column_name, wanted, f.index.bits
+    )
+
+
+def _candidates(f: Any, value: str, *where: Any) -> Any:
+    """The candidate query blindindex.search sends for this value."""
+    return select(Person.id, Person.id, getattr(Person, f.ct_attr)).where(
+        getattr(Person, f.index_attr) == index_value(f, value), *where
+    )
+
+
+def measure_repeat(world: World, unit_id: int, cases: list[uuid.UUID], repeat: int) -> Row:
+    """The possible-repeat-victim check the file page runs (search.repeat_matches)."""
+    lookups: dict[uuid.UUID, list[tuple[Any, str]]] = {}
+    for case_id in cases:
+        fresh()
+        victims = db.session.scalars(
+            select(Person).where(Person.case_id == case_id, Person.role == "victim")
+        )
+        lookups[case_id] = [
+            (getattr(Person, name), getattr(p, name))
+            for p in victims
+            for name in ("phone", "id_number")
+            if getattr(p, name)
+        ]
+    fresh()
+
+    def app(arg: tuple[User, Case]) -> None:
+        search.repeat_matches(*arg)
+
+    def prepare(i: int) -> tuple[User, Case]:
+        case = db.session.get(Case, cases[i % len(cases)])
+        return officer_of(world, unit_id)(i), case  # type: ignore[return-value]
+
+    def statements(i: int) -> list[tuple[str, Any]]:
+        case_id = cases[i % len(cases)]
+        return [raw(_candidates(f, v, Person.case_id != case_id)) for f, v in lookups[case_id]]
+
+    app_timing = timed(app, repeat, prepare)
+    return Row("repeat-victim check on the file", app_timing, timed_bare(repeat, statements))
+
+
+def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[str]]:
+    """search.search_cases by phone (the rate limit lifted: the benchmark measures the search)."""
+    fresh()
+    phones = [
+        str(p.phone)
+        for p in db.session.scalars(
+            select(Person)
+            .join(Case, Case.id == Person.case_id)
+            .where(Case.owning_unit_id == unit_id, Person._phone_bidx.is_not(None))  # type: ignore[attr-defined]
+            .limit(repeat)
+        )
+    ]
+    search.SEARCHES_PER_MINUTE = 10**9
+
+    def app(arg: tuple[User, str]) -> None:
+        if not search.search_cases(arg[0], "phone", arg[1]):
+            raise RuntimeError("a phone of the unit's own cases was not found")
+
+    def prepare(i: int) -> tuple[User, str]:
+        return officer_of(world, unit_id)(i), phones[i % len(phones)]
+
+    def statements(i: int) -> list[tuple[str, Any]]:
+        officer, phone = prepare(i)
+        readable = visible_cases(officer).with_only_columns(Case.id)
+        candidates = _candidates(
+            Person.phone, phone, readable.where(Case.id == Person.case_id).exists()
+        )
+        matched = select(Person.case_id).where(Person.id.in_(select(candidates.subquery().c.id)))
+        return [raw(candidates), raw(select(Case).where(Case.id.in_(matched)))]
+
+    row = Row("search by phone", timed(app, repeat, prepare), timed_bare(repeat, statements))
+    return row, phones
+
+
+def _bare_intake(world: World, k: int, now: datetime, blob: bytes) -> list[tuple[str, Any]]:
+    """The rows one intake writes, as SQL: counter, case, types, victim, two data keys, audit."""
+    unit_id = world.commune()
+    officer = world.officers[unit_id]
+    case_id, person_id = uuid.uuid4(), uuid.uuid4()
+    rows = [
+        insert(CaseCounter).values(prefix=f"B{k}", year=9999, last=1),
+        insert(Case).values(
+            id=case_id, code=f"BARE-{uuid.uuid4().hex[:20]}", status="open", received_at=now,
+            received_by_id=officer, source="victim", owning_unit_id=unit_id,
+            handling_unit_id=unit_id, place_unit_id=unit_id, assigned_to_id=officer,
+            summary=blob, immediate_danger=False, child_involved=False, injuries=False,
+            sexual_violence=False, created_at=now, updated_at=now, version=1,
+        ),
+        insert(CaseType).values(case_id=case_id, code="domestic_violence"),
+        insert(CaseType).values(case_id=case_id, code="domestic_violence.physical"),
+        insert(Person).values(
+            id=person_id, case_id=case_id, role="victim", sex="female", created_at=now,
+            created_by_id=officer, version=1, bidx_key_id="mk-bench",
+            full_name=blob, full_name_bidx=k % 16384, phone=blob, phone_bidx=k % 16383,
+            safe_contact=blob,
+        ),
+        *(
+            insert(DataKey).values(
+                id=uuid.uuid4(), owner_kind=kind, owner_id=owner, key_version=1,
+                master_key_id="mk-bench", wrapped_key=blob[:40], created_at=now,
+            )
+            for kind, owner in (("case", case_id), ("person", person_id))
+        ),
+    ]  # fmt: skip
+    return [raw(stmt) for stmt in rows]
+
+
+def measure_intake(world: World, n: int) -> Row:
+    """One intake per transaction and commit: through open_case, and the same rows as bare SQL."""
+    rng = world.rng
+    now = datetime.now(UTC)
+    fresh()
+    queries = 0
+
+    def count(*_: object) -> None:
+        nonlocal queries
+        queries += 1
+
+    start = time.perf_counter()
+    for i, unit_id in enumerate([world.commune() for _ in range(n)]):
+        officer = db.session.get(User, world.officers[unit_id])
+        if i == 0:
+            event.listen(db.engine, "before_cursor_execute", count)
+        service.open_case(
+            officer,
+            received_at=now - timedelta(minutes=5),
+            source="victim",
+            types=["domestic_violence.physical"],
+            summary=rng.choice(SUMMARIES),
+            victim_name=female_name(rng),
+            victim_phone=phone_number(rng),
+            safe_contact=rng.choice(SAFE),
+        )
+        db.session.commit()
+        if i == 0:
+            event.remove(db.engine, "before_cursor_execute", count)
+    app_ms = (time.perf_counter() - start) * 1000 / n
+    world.seeded += n
+    fresh()
+
+    blob = secrets.token_bytes(80)
+    prepared = [_bare_intake(world, k, now, blob) for k in range(n)]
+    head_sql = raw(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+    audit_sql = (
+        insert(AuditEvent)
+        .values({c: bindparam(c) for c in ChainRow._fields})
+        .compile(dialect=db.engine.dialect)
+    )
+    fresh()
+    start = time.perf_counter()
+    for statements in prepared:
+        # As audit.record does: read the chain's head, append a hashed event after it.
+        head = bare(head_sql)[0]
+        event_row = ChainRow(
+            (head[0][0] + 1) if head else 1, now, None, None, None, "officer", "case:file:open",
+            "case_file", None, "ok", None, None, "{}", bytes(head[0][1]) if head else GENESIS, b"",
+        )  # fmt: skip
+        event_row = event_row._replace(hash=event_hash(event_row))
+        bare(*statements, raw(None, audit_sql, **event_row._asdict()))
+        db.session.commit()
+    bare_ms = (time.perf_counter() - start) * 1000 / n
+    # The bare rows' ciphertexts are random bytes: they must not stay for the next measurements.
+    bare_cases = select(Case.id).where(Case.code.like("BARE-%"))
+    bare_people = select(Person.id).where(Person.case_id.in_(bare_cases))
+    for stmt in (
+        delete(DataKey).where(DataKey.owner_id.in_(bare_people.union(bare_cases))),
+        delete(Person).where(Person.case_id.in_(bare_cases)),
+        delete(CaseType).where(CaseType.case_id.in_(bare_cases)),
+        delete(Case).where(Case.code.like("BARE-%")),
+        delete(CaseCounter).where(CaseCounter.year == 9999),
+    ):
+        db.session.execute(stmt.execution_options(synchronize_session=False))
+    db.session.commit()
+    return Row(
+        "intake, one commit each",
+        Timing(app_ms, queries),
+        Timing(bare_ms, len(prepared[0]) + 2),
+    )
+
+
+# --- Pages through the test client ---------------------------------------------------------------
+
+TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def measure_pages(
+    app_: Any, world: World, unit_id: int, cases: list[uuid.UUID], phones: list[str], repeat: int
+) -> dict[str, str]:
+    """Whole requests, signed in as the commune's officer; each in its own context, as a browser's
+    request would be (the benchmark's own session is committed first)."""
+    db.session.commit()
+    client = app_.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+
+    def request(method: str, url: str, **kw: Any) -> Any:
+        def call() -> Any:
+            response = client.open(url, method=method, **kw)
+            response.get_data()
+            return response
+
+        return contextvars.Context().run(call)
+
+    page = request("GET", "/login")
+    found = TOKEN.search(page.get_data(as_text=True))
+    form = {"username": f"officer.{unit_id}", "password": PASSWORD}
+    signed = request("POST", "/login", data={**form, "csrf_token": found.group(1) if found else ""})
+    if signed.status_code != 303:
+        return {"sign-in": f"failed ({signed.status_code})"}
+    page = request("GET", "/cases/search")
+    found = TOKEN.search(page.get_data(as_text=True))
+    if page.status_code != 200 or found is None:
+        return {"search page": f"answered {page.status_code}"}
+    token = found.group(1)
+    search.SEARCHES_PER_MINUTE = 10**9
+    out: dict[str, str] = {}
+
+    def time_pages(name: str, call: Callable[[int], Any]) -> None:
+        times, statuses = [], Counter()
+        for i in range(repeat):
+            t0 = time.perf_counter()
+            response = call(i)
+            times.append(time.perf_counter() - t0)
+            statuses[response.status_code] += 1
+        ms = statistics.median(times) * 1000
+        odd = {s: n for s, n in statuses.items() if s != 200}
+        out[name] = f"{ms:7.1f} ms" + (f"  (answers {odd})" if odd else "")
+
+    time_pages("GET /cases/ (list)", lambda i: request("GET", "/cases/"))
+    time_pages(
+        "POST /cases/search (phone)",
+        lambda i: request(
+            "POST",
+            "/cases/search",
+            data={"kind": "phone", "term": phones[i % len(phones)], "csrf_token": token},
+        ),
+    )
+    time_pages(
+        "GET /cases/<id> (file)", lambda i: request("GET", f"/cases/{cases[i % len(cases)]}")
+    )
+    return out
+
+
+# --- Running --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    size: int
+    rows: list[Row]
+    seed_rate: float
+    busiest: tuple[int, int]
+    typical: tuple[int, int]
+    pages: dict[str, str]
+
+
+def measure(
+    app_: Any, world: World, size: int, seed_rate: float, repeat: int, intakes: int
+) -> Report:
+    busiest, typical = busiest_communes()
+    cases = sample_cases(busiest[0], repeat, world.rng)
+    search_row, phones = measure_search(world, busiest[0], repeat)
+    rows = [
+        measure_list(world, busiest[0], repeat, "case list, first page (busiest commune)"),
+        measure_list(world, typical[0], repeat, "case list, first page (median commune)"),
+        measure_file(world, busiest[0], cases, repeat),
+        measure_repeat(world, busiest[0], cases, repeat),
+        search_row,
+    ]
+    pages = measure_pages(app_, world, busiest[0], cases, phones, max(repeat // 2, 5))
+    rows.append(measure_intake(world, intakes))
+    return Report(size, rows, seed_rate, busiest, typical, pages)
+
+
+HEADER = f"  {'operation':<40}{'app':>10}{'queries':>8}{'bare SQL':>10}{'queries':>8}{'ratio':>7}"
+
+
+def _line(
+    operation: str, app_ms: float, app_q: int | str, bare_ms: float, bare_q: int | str
+) -> str:
+    ratio = app_ms / bare_ms if bare_ms else math.inf
+    return (
+        f"  {operation:<40}{app_ms:>8.2f}ms{app_q!s:>8}{bare_ms:>8.2f}ms{bare_q!s:>8}{ratio:>6.1f}×"
+    )
+
+
+def print_report(title: str, report: Report) -> None:
+    print(f"\n{title}: {report.size:,} cases")
+    print(
+        f"  busiest commune {report.busiest[1]:,} cases, median commune {report.typical[1]:,}; "
+        f"seeded at {report.seed_rate:,.0f} cases/s"
+    )
+    print(HEADER)
+    for row in report.rows:
+        print(
+            _line(
+                row.operation, row.app.median_ms, row.app.queries, row.bare.median_ms,
+                row.bare.queries,
+            )
+        )  # fmt: skip
+    intake = report.rows[-1]
+    print(
+        f"  intake throughput: {1000 / intake.app.median_ms:,.0f} cases/s through open_case, "
+        f"{1000 / intake.bare.median_ms:,.0f} cases/s as bare INSERTs (one durable commit each)"
+    )
+    for name, value in report.pages.items():
+        print(f"  page {name:<35}{value}")
+
+
+def print_extrapolation(title: str, reports: list[Report], target: int = MILLION) -> None:
+    """t(target) = t(n) × (target/n)^k per operation, k from the last two sizes, within [0, 1]."""
+    if len(reports) < 2 or reports[-1].size >= target:
+        return
+    small, large = reports[-2], reports[-1]
+    if large.size < 5 * small.size:
+        return
+    growth = math.log(target / large.size)
+    span = math.log(large.size / small.size)
+
+    def project(a: float, b: float) -> float:
+        k = min(max(math.log(b / a) / span, 0.0), 1.0) if a and b else 0.0
+        return b * math.exp(k * growth)
+
+    print(
+        f"\n{title}: extrapolated to {target:,} cases from {small.size:,} → {large.size:,} "
+        "(not measured)"
+    )
+    print(HEADER)
+    for a, b in zip(small.rows, large.rows, strict=True):
+        app_ms = project(a.app.median_ms, b.app.median_ms)
+        bare_ms = project(a.bare.median_ms, b.bare.median_ms)
+        print(_line(b.operation, app_ms, "", bare_ms, ""))
+    minutes = (target - large.size) / max(large.seed_rate, 1) / 60
+    print(f"  seeding the other {target - large.size:,} cases here: about {minutes:,.0f} min")
+
+
+def run(title: str, url: str, sizes: list[int], args: argparse.Namespace, keyring: Path) -> None:
+    app_ = make_app(url, keyring)
+    reports: list[Report] = []
+    with app_.app_context():
+        if not args.reuse:
+            db.drop_all()
+            db.create_all()
+        rng = random.Random(args.seed)
+        t0 = time.perf_counter()
+        world = build_world(rng)
+        world.seeded = db.session.scalar(select(func.count()).select_from(Case)) or 0
+        took = time.perf_counter() - t0
+        print(f"{title}: {len(world.communes):,} communes with an officer each ({took:.0f} s)")
+        for size in sizes:
+            rate = seed(world, size) if size > world.seeded else 0.0
+            if db.engine.dialect.name == "postgresql":
+                # Statistics, as autovacuum keeps them in production (it may be off on a test
+                # server): without them the planner hashes whole tables for a few candidates.
+                fresh()
+                with db.engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            report = measure(app_, world, size, rate, args.repeat, args.intakes)
+            print_report(title, report)
+            reports.append(report)
+        print_extrapolation(title, reports)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    add = parser.add_argument
+    add("--sizes", default="10000,100000", help="case counts to measure at")
+    add("--pg", default=os.environ.get("CASEWORK_BENCH_DATABASE_URL"), help="PostgreSQL URL")
+    add("--no-sqlite", action="store_true", help="PostgreSQL only")
+    add("--db", type=Path, help="SQLite file to use and keep (default: a temporary file)")
+    add("--keyring", type=Path, help="master key file of a kept database (default: beside --db)")
+    add("--reuse", action="store_true", help="keep the cases already in the database")
+    add("--repeat", type=int, default=40, help="runs per measurement")
+    add("--intakes", type=int, default=200, help="intakes for the throughput figure")
+    add("--seed", type=int, default=2605, help="random seed of the synthetic data")
+    args = parser.parse_args()
+    sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s)
+    print(f"casework case benchmark — Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        temporary = Path(tmp)
+        if not args.no_sqlite:
+            path = args.db or temporary / "cases.db"
+            keyring = args.keyring or path.with_suffix(".keyring.json")
+            run("SQLite (WAL, synchronous=FULL)", f"sqlite:///{path}", sizes, args, keyring)
+        if args.pg:
+            keyring = args.keyring or temporary / "pg.keyring.json"
+            if args.reuse and not keyring.exists():
+                raise SystemExit("--reuse on PostgreSQL needs the --keyring of the earlier run")
+            run("PostgreSQL", args.pg, sizes, args, keyring)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Referral forms: one per step. Free text here is sensitive and encrypted; the packet's boxes start
+from the minimum a kind of partner needs, and the pick-up confirmation is never pre-ticked."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from casework.cases import vocab
+from casework.cases.forms import MultiCheckboxField
+from casework.referrals import packets
+
+SENSITIVE = _l("Sensitive: encrypted, and read only by the referring unit and this partner.")
+
+
+class ReferralForm(FlaskForm):
+    person = SelectField(_l("Who is referred"), validators=[DataRequired(_l("Choose a person."))])
+    partner = SelectField(
+        _l("Partner"),
+        description=_l("Partners of this kind that serve the case's area."),
+        validators=[DataRequired(_l("Choose a partner."))],
+    )
+    services = MultiCheckboxField(_l("Services needed"))
+    packet_fields = MultiCheckboxField(
+        _l("What the partner receives"),
+        description=_l(
+            "The minimum this kind of partner needs is ticked. Share nothing more than the "
+            "partner needs to help her."
+        ),
+    )
+    pickup_confirmed = BooleanField(
+        _l("The shelter needs her address or the reporter's contact to pick her up"),
+        description=_l(
+            "Warning: the address and the reporter are secret by law. Share them only for a "
+            "pick-up, and only with a shelter."
+        ),
+    )
+    needs = TextAreaField(
+        _l("What she needs from the partner"),
+        description=SENSITIVE,
+        validators=[Optional(), Length(max=2000)],
+    )
+
+    def setup(self, kind: str) -> None:
+        self.services.choices = list(vocab.SERVICES.items())
+        self.packet_fields.choices = [
+            (f, packets.FIELD_LABELS[f]) for f in packets.allowed_fields(kind)
+        ]
+
+
+class ReshareForm(FlaskForm):
+    packet_fields = ReferralForm.packet_fields
+    pickup_confirmed = ReferralForm.pickup_confirmed
+    needs = ReferralForm.needs
+
+
+class VersionedForm(FlaskForm):
+    """A button on a record people change: CSRF and the version the page showed."""
+
+    version = HiddenField()
+
+
+class ReasonForm(VersionedForm):
+    reason = TextAreaField(
+        _l("Reason"),
+        description=SENSITIVE,
+        validators=[DataRequired(_l("Give a reason.")), Length(max=2000)],
+    )
+
+
+class OutcomeForm(VersionedForm):
+    outcome = TextAreaField(
+        _l("Outcome"),
+        description=SENSITIVE,
+        validators=[DataRequired(_l("Describe the outcome.")), Length(max=2000)],
+    )
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        _l("Note for the referring unit"),
+        description=SENSITIVE,
+        validators=[DataRequired(_l("Write the note.")), Length(max=2000)],
+    )
+
+
+class StayForm(VersionedForm):
+    at = DateTimeLocalField(
+        _l("When"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(_l("Enter the date and time."))],
+    )

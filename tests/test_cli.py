@@ -1,0 +1,100 @@
+"""The operator's commands: users, init, demo."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from casework.accounts.models import User, UserSession
+from casework.extensions import db
+from tests.conftest import get_user, make_tree, make_user
+
+
+def test_users_create_prints_a_temporary_password_that_must_be_changed(app, browser):
+    with app.app_context():
+        make_tree()
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "hoa",
+            "--name",
+            "Trần Thị Hoa",
+            "--role",
+            "officer",
+            "--unit",
+            "C1",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    temporary = result.output.strip().rsplit(" ", 1)[-1]
+    assert browser.login("hoa", temporary).status_code == 303
+    assert browser.get("/").location.endswith("/account/password")
+
+
+def test_users_create_refuses_an_unknown_unit_and_creates_nothing(app):
+    with app.app_context():
+        make_tree()
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "hoa", "--name", "Hoa", "--role", "officer", "--unit", "NOPE"]
+    )
+    assert result.exit_code == 1 and "NOPE" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == "hoa")) is None
+
+
+def test_users_create_refuses_a_partner_user_without_an_organisation(app):
+    with app.app_context():
+        make_tree()
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "p1", "--name", "P", "--role", "partner"]
+    )
+    assert result.exit_code == 1
+
+
+def test_users_deactivate_ends_sessions(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    browser.login("thu")
+    result = app.test_cli_runner().invoke(args=["users", "deactivate", "thu"])
+    assert result.exit_code == 0, result.output
+    assert browser.get("/").status_code == 303
+    with app.app_context():
+        assert not get_user("thu").active
+        assert all(s.ended_at is not None for s in db.session.scalars(select(UserSession)))
+
+
+def test_users_reset_2fa_makes_the_user_set_it_up_again(app, browser):
+    with app.app_context():
+        make_user("lan", "reviewer", make_tree()["D1"])
+    result = app.test_cli_runner().invoke(args=["users", "reset-2fa", "lan"])
+    assert result.exit_code == 0, result.output
+    response = browser.login("lan")
+    assert response.location.endswith("/login/second-factor-setup")
+
+
+def test_demo_loads_every_role_and_prints_the_logins(app):
+    app.config["ENV_NAME"] = "development"
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for username in (
+        "admin",
+        "auditor",
+        "reviewer.hy",
+        "officer.lh",
+        "partner.shelter",
+        "partner.legal",
+    ):
+        assert username in result.output
+    with app.app_context():
+        roles = set(db.session.scalars(select(User.role)))
+        assert roles == {"officer", "reviewer", "partner", "auditor", "admin"}
+        assert get_user("reviewer.vl").totp_enabled
+    # Loading twice creates nothing new and prints the same logins.
+    again = app.test_cli_runner().invoke(args=["demo"])
+    assert again.exit_code == 0 and again.output == result.output
+
+
+def test_demo_is_refused_in_production(app):
+    app.config["ENV_NAME"] = "production"
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1
