@@ -13,6 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from casework import audit
 from casework.audit import Tag
@@ -259,7 +260,8 @@ def _keyset(stmt, after: str | None):  # type: ignore[no-untyped-def]
 
 
 def _page(stmt, after: str | None) -> tuple[list[Case], str | None]:  # type: ignore[no-untyped-def]
-    rows = list(db.session.scalars(_keyset(stmt, after)))
+    # Types are shown on every row: load them with the page, not one query per case.
+    rows = list(db.session.scalars(_keyset(stmt, after).options(selectinload(Case.types))))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     cursor = f"{rows[-1].received_at.isoformat()}_{rows[-1].id}" if more and rows else None

@@ -100,6 +100,8 @@ class Escalation(db.Model):
         ),
         CheckConstraint("kind IN ('request', 'take_over')", name="known_kind"),
         CheckConstraint("from_unit_id <> to_unit_id", name="moves"),
+        # The lists of cases a lower unit handed up (policy.visible_cases).
+        Index("ix_escalation_from_unit_status", "from_unit_id", "status"),
         # At most one open escalation per case: the database settles races.
         Index(
             "uq_escalation_one_pending",

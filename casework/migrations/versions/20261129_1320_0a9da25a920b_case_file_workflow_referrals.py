@@ -230,6 +230,7 @@ def upgrade():
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_escalation_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalation_to_unit_id'), ['to_unit_id'], unique=False)
+        batch_op.create_index('ix_escalation_from_unit_status', ['from_unit_id', 'status'], unique=False)
         batch_op.create_index('uq_escalation_one_pending', ['case_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('follow_up',
@@ -601,6 +602,7 @@ def downgrade():
 
     op.drop_table('follow_up')
     with op.batch_alter_table('escalation', schema=None) as batch_op:
+        batch_op.drop_index('ix_escalation_from_unit_status')
         batch_op.drop_index('uq_escalation_one_pending', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_escalation_to_unit_id'))
         batch_op.drop_index(batch_op.f('ix_escalation_case_id'))
