@@ -14,7 +14,7 @@ from casework.policy import Permission, can
 
 
 def _unread() -> int:
-    from casework.cases.workflow.service import unread_count
+    from casework.cases.workflow.notifications import unread_count
 
     return unread_count(current_user) if current_user.is_authenticated else 0
 

@@ -25,7 +25,7 @@ from casework.cases.consent import has_basis
 from casework.cases.models import Case, Consent, Person, Support
 from casework.cases.service import _text, check_version
 from casework.cases.support import SUPPORTED_ROLES, eligible_partners, local_today
-from casework.cases.workflow.service import notify
+from casework.cases.workflow.notifications import notify
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition, StaleEdit
 from casework.extensions import db

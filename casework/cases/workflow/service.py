@@ -12,7 +12,7 @@ import uuid
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from casework import audit
 from casework.accounts.models import Unit, User
@@ -24,11 +24,11 @@ from casework.cases.workflow.models import (
     CLOSURE_REASONS,
     ClosureRequest,
     Escalation,
-    Notification,
     QuickReport,
     QuickReportDelivery,
     Transition,
 )
+from casework.cases.workflow.notifications import notify, reviewers_of
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
@@ -90,76 +90,6 @@ def resume_handling(actor: User, case: Case) -> None:
     if case.status != "monitoring":
         raise InvalidTransition(_l("Only a case under monitoring can return to active handling."))
     _move(actor, case, "active")
-
-
-# --- Notifications ----------------------------------------------------------------------------
-
-
-def reviewers_of(unit_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.unit_id == unit_id, User.role == Role.REVIEWER, User.active.is_(True)
-            )
-        )
-    )
-
-
-def notify(
-    users: list[User],
-    kind: str,
-    case: Case | None,
-    subject_id: uuid.UUID | None = None,
-    *,
-    urgent: bool = False,
-    exclude: User | None = None,
-) -> int:
-    """One notification per user; the text shown is built from kind and case code only."""
-    count = 0
-    for user in users:
-        if exclude is not None and user.id == exclude.id:
-            continue
-        db.session.add(
-            Notification(
-                user_id=user.id,
-                kind=kind,
-                case_id=case.id if case else None,
-                subject_id=subject_id,
-                urgent=urgent,
-            )
-        )
-        count += 1
-    db.session.flush()
-    return count
-
-
-def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
-
-
-def inbox(user: User, limit: int = 50) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.read_at.is_not(None), Notification.created_at.desc())
-            .limit(limit)
-        )
-    )
-
-
-def mark_read(user: User, notification: Notification) -> None:
-    if notification.user_id != user.id:
-        require(user, Permission.ACCOUNT_SELF, notification)  # refused: someone else's
-    if notification.read_at is None:
-        notification.read_at = utcnow()
 
 
 # --- Quick reports ----------------------------------------------------------------------------

@@ -259,7 +259,7 @@ def notify_overdue(now: datetime | None = None, batch: int = 500) -> int:
     from casework import audit
     from casework.audit import Tag
     from casework.cases.workflow.models import DeadlineAlert
-    from casework.cases.workflow.service import notify, reviewers_of
+    from casework.cases.workflow.notifications import notify, reviewers_of
 
     now = now or utcnow()
     alerted = 0

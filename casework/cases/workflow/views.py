@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from casework.cases.models import Case
 from casework.cases.views import load_case, me
-from casework.cases.workflow import bp, service, timers
+from casework.cases.workflow import bp, notifications, service, timers
 from casework.cases.workflow.forms import (
     ClosureForm,
     DecisionForm,
@@ -244,7 +244,7 @@ def resume_handling(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
 @bp.get("/inbox")
 def inbox():  # type: ignore[no-untyped-def]
     require(current_user, Permission.ACCOUNT_SELF)
-    notes = service.inbox(me())
+    notes = notifications.inbox(me())
     codes = (
         dict(
             db.session.execute(
@@ -265,7 +265,7 @@ def open_notification(notification_id: uuid.UUID):  # type: ignore[no-untyped-de
     note = db.session.get(Notification, notification_id)
     if note is None or note.user_id != current_user.id:
         abort(404)
-    service.mark_read(me(), note)
+    notifications.mark_read(me(), note)
     if note.kind == "quick_report" and note.subject_id:
         return redirect(url_for("workflow.quick_report", report_id=note.subject_id), code=303)
     if note.kind.startswith("referral_") and note.subject_id:
