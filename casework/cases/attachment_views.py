@@ -25,8 +25,6 @@ from casework.errors import Invalid
 from casework.extensions import db
 from casework.policy import Permission, require
 
-ATTACHMENTS_PARTIAL = "cases/_attachments.html"
-
 
 def _file_page(case: Case, form: AttachmentForm):  # type: ignore[no-untyped-def]
     """The case file again, with the upload form as the user filled it in (a view of the file)."""
@@ -64,10 +62,10 @@ def upload_attachment(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 def content_disposition(attachment: Attachment) -> str:
     """attachment, with an ASCII fallback name and the real name (RFC 6266, RFC 5987)."""
-    name = filetypes.download_name(
+    name = attachments.download_name(
         attachment.filename or "file", filetypes.BY_MIME.get(attachment.content_type)
     )
-    fallback = filetypes.ascii_name(name)
+    fallback = attachments.ascii_name(name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 

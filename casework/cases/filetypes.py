@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import re
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -59,15 +58,6 @@ ODT = FileType("odt", "application/vnd.oasis.opendocument.text", (".odt",), _l("
 
 TYPES = (PDF, JPEG, PNG, WEBP, TEXT, DOCX, XLSX, ODT)
 BY_MIME = {t.mime: t for t in TYPES}
-
-# Names that run code or render as a web page when opened, whatever the content: refused outright.
-DANGEROUS_EXTENSIONS = frozenset(
-    """.exe .com .bat .cmd .scr .pif .msi .msp .dll .cpl .jar .js .jse .vbs .vbe .wsf .wsh .ps1
-    .psm1 .sh .bash .zsh .csh .ksh .py .pl .rb .php .apk .app .dmg .deb .rpm .lnk .reg .hta
-    .html .htm .xhtml .shtml .svg .svgz .xml .xsl .mht .mhtml .url .scf .iso .img .docm .xlsm
-    .pptm .dotm .xltm .odm""".split()  # noqa: SIM905 (a long word list reads better as words)
-)
-KNOWN_EXTENSIONS = frozenset(e for t in TYPES for e in t.extensions)
 
 NOT_ACCEPTED = _l(
     "This kind of file is not accepted. Upload a PDF, a photo (JPEG, PNG or WebP), a plain text "
@@ -193,68 +183,6 @@ def _zip_document(stream: BinaryIO) -> FileType:
         zlib.error,
     ):
         raise _refuse(DAMAGED) from None
-
-
-# --- Names -------------------------------------------------------------------------------------
-
-NAME_MAX = 200
-_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
-
-
-def clean_name(raw: str | None) -> str:
-    """The name as the user knows it, without a path, control characters or excess length."""
-    name = unicodedata.normalize("NFC", raw or "")
-    name = re.split(r"[/\\]", name)[-1]
-    name = _UNSAFE_NAME_CHARS.sub("", name)
-    name = " ".join(name.split()).strip(" .")
-    if not name:
-        raise _refuse(_l("Choose a file."))
-    if len(name) > NAME_MAX:
-        _stem, dot, ext = name.rpartition(".")
-        ext = ext if dot and len(ext) <= 10 else ""
-        name = name[: NAME_MAX - len(ext) - 1].rstrip() + ("." + ext if ext else "")
-    return name
-
-
-def extension(name: str) -> str:
-    _stem, dot, ext = name.rpartition(".")
-    return "." + ext.lower() if dot and _stem else ""
-
-
-def check_name(name: str, kind: FileType) -> None:
-    """Refuse a name that would open the file as a program or page, or that says another type."""
-    ext = extension(name)
-    if ext in DANGEROUS_EXTENSIONS:
-        raise _refuse(_l("Programs, scripts and web pages are not accepted."))
-    if ext in KNOWN_EXTENSIONS and ext not in kind.extensions:
-        raise _refuse(
-            _l(
-                "The file's content does not match its name: it is not a %(expected)s file.",
-                expected=ext[1:].upper(),
-            )
-        )
-
-
-def download_name(name: str, kind: FileType | None) -> str:
-    """The stored name, with the extension of its real type added when it has another one."""
-    if kind is not None and extension(name) not in kind.extensions:
-        return name + kind.extensions[0]
-    return name
-
-
-def _fold(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in folded if not unicodedata.combining(c))
-
-
-def ascii_name(name: str) -> str:
-    """An ASCII fallback for Content-Disposition: diacritics folded, anything unusual replaced."""
-    stem, dot, ext = name.rpartition(".")
-    if not (dot and stem):
-        stem, ext = name, ""
-    safe_stem = re.sub(r"[^A-Za-z0-9 ()_-]+", "_", _fold(stem)).strip(" _")[:140] or "file"
-    safe_ext = re.sub(r"[^A-Za-z0-9]+", "", _fold(ext))[:10]
-    return safe_stem + ("." + safe_ext if safe_ext else "")
 
 
 # --- Cleaning ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casework.cases import filetypes
+from casework.cases import attachments, filetypes
 from casework.errors import Invalid
 
 SECRETS = (b"GPS-21.0285N", b"CANARY-XMP", b"IPTC-BYLINE", b"COMMENT-SECRET", b"TRAILER-SECRET")
@@ -210,7 +210,7 @@ def test_each_allowed_type_is_recognised_by_its_content(code):
     content, name, mime, _stored = ALLOWED[code]
     kind = filetypes.detect(io.BytesIO(content))
     assert kind.mime == mime
-    filetypes.check_name(name, kind)
+    attachments.check_name(name, kind)
 
 
 @pytest.mark.parametrize("case", REFUSED)
@@ -219,7 +219,7 @@ def test_web_pages_programs_archives_and_mislabelled_files_are_refused(case):
     with pytest.raises(Invalid) as refused:
         stream = io.BytesIO(content)
         kind = filetypes.detect(stream)
-        filetypes.check_name(name, kind)
+        attachments.check_name(name, kind)
         b"".join(iter(lambda: filetypes.cleaned(stream, kind).read(4096), b""))
     assert "file" in refused.value.fields
 
@@ -228,9 +228,9 @@ def test_the_name_never_decides_the_type():
     kind = filetypes.detect(io.BytesIO(png_clean()))
     assert kind is filetypes.PNG
     with pytest.raises(Invalid):
-        filetypes.check_name("anh.jpg", kind)  # a PNG called .jpg is refused, not "converted"
-    filetypes.check_name("anh-khong-duoi", kind)  # no extension: accepted, downloaded as .png
-    assert filetypes.download_name("anh-khong-duoi", kind) == "anh-khong-duoi.png"
+        attachments.check_name("anh.jpg", kind)  # a PNG called .jpg is refused, not "converted"
+    attachments.check_name("anh-khong-duoi", kind)  # no extension: accepted, downloaded as .png
+    assert attachments.download_name("anh-khong-duoi", kind) == "anh-khong-duoi.png"
 
 
 # --- Stripping --------------------------------------------------------------------------------
@@ -324,15 +324,17 @@ def test_other_types_are_stored_exactly_as_they_came():
 
 
 def test_a_name_loses_its_path_and_control_characters():
-    assert filetypes.clean_name("C:\\Users\\lan\\Giấy chứng thương.pdf") == "Giấy chứng thương.pdf"
-    assert filetypes.clean_name("../../etc/passwd\x00.txt") == "passwd.txt"
-    assert len(filetypes.clean_name("a" * 500 + ".pdf")) <= filetypes.NAME_MAX
-    assert filetypes.clean_name("a" * 500 + ".pdf").endswith(".pdf")
+    assert (
+        attachments.clean_name("C:\\Users\\lan\\Giấy chứng thương.pdf") == "Giấy chứng thương.pdf"
+    )
+    assert attachments.clean_name("../../etc/passwd\x00.txt") == "passwd.txt"
+    assert len(attachments.clean_name("a" * 500 + ".pdf")) <= attachments.NAME_MAX
+    assert attachments.clean_name("a" * 500 + ".pdf").endswith(".pdf")
     with pytest.raises(Invalid):
-        filetypes.clean_name("  ")
+        attachments.clean_name("  ")
 
 
 def test_the_ascii_fallback_name_folds_vietnamese_and_drops_quotes():
-    assert filetypes.ascii_name("Giấy chứng thương (Đơn).pdf") == "Giay chung thuong (Don).pdf"
-    assert filetypes.ascii_name('a"b\\c;d.txt') == "a_b_c_d.txt"
-    assert filetypes.ascii_name("越南.pdf") == "file.pdf"
+    assert attachments.ascii_name("Giấy chứng thương (Đơn).pdf") == "Giay chung thuong (Don).pdf"
+    assert attachments.ascii_name('a"b\\c;d.txt') == "a_b_c_d.txt"
+    assert attachments.ascii_name("越南.pdf") == "file.pdf"
