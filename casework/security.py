@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -37,6 +38,21 @@ PASSWORD_CHANGE_ENDPOINTS = {
     "static",
     "main.language",
 }
+
+
+class InMemoryUploads(Request):
+    """Keep uploaded files in memory (MAX_CONTENT_LENGTH bounds them) instead of Werkzeug's
+    default of spooling anything over 500 KB to an unencrypted file in the system temp folder:
+    an attachment is plaintext until casework.crypto.files has encrypted it."""
+
+    def _get_file_stream(  # type: ignore[override]
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> io.BytesIO:
+        return io.BytesIO()
 
 
 def public(view: F) -> F:
@@ -88,6 +104,7 @@ def sign_out() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = InMemoryUploads
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side and checked every request
     login_manager.login_view = "accounts.login"

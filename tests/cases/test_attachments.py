@@ -368,3 +368,18 @@ def test_the_canary_is_never_in_urls_audit_rows_raw_columns_or_the_file_on_disk(
     on_disk = _disk_bytes(attachment)
     assert b"Canary" not in on_disk and CANARY.encode() not in on_disk
     assert all("Canary" not in str(p) for p in _stored_files(app))
+
+
+def test_a_large_upload_never_touches_the_temp_folder_unencrypted(app, org, browser, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("an upload was spooled to a temporary file")
+
+    case = open_case(org["officer_c1"])
+    _sign_in(browser, "officer.c1")
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", refuse)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    content = b"%PDF-1.4\n" + b"0" * 700_000 + b"\n%%EOF\n"
+    response = _upload(browser, case, content, "giay.pdf")
+    assert response.status_code in (303, 422)  # the file was read from memory either way
