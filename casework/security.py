@@ -7,7 +7,19 @@ import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, Request, Response, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
