@@ -162,3 +162,16 @@ def test_stale_intake_edit_is_refused_with_409_and_keeps_the_text(app, org, new_
     assert "Second edit typed at length" in stale.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Case, case.id).summary == "First edit"
+
+
+def test_reviewer_of_the_unit_finds_who_has_seen_the_file(app, org, browser):
+    from tests.conftest import make_user
+
+    make_user("reviewer.c1", "reviewer", org["C1"])
+    case = open_case(org["officer_c1"])
+    _sign_in(browser, "reviewer.c1")
+    page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
+    link = f"/audit/object/case_file/{case.id}"
+    assert link in page
+    seen = browser.get(link)
+    assert seen.status_code == 200 and "reviewer.c1" in seen.get_data(as_text=True)
