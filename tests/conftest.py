@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from casework import create_app
 from casework.accounts import service as accounts
@@ -27,6 +27,18 @@ from casework.extensions import db
 
 PASSWORD = "correct horse battery staple"
 CANARY = "Canary Nguyễn Thị Hoàng Yến"  # a victim's name that must never leak anywhere
+
+
+def audit_text() -> str:
+    """Every column of the audit log that a careless caller could fill with words (not timestamps,
+    request ids or hashes, whose digits would match a phone number by chance)."""
+    rows = db.session.execute(
+        text(
+            "SELECT actor_role, tag, object_type, object_id, outcome, client_address, details "
+            "FROM audit_event ORDER BY seq"
+        )
+    ).all()
+    return repr(rows)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

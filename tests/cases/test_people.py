@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY
+from tests.conftest import CANARY, audit_text
 
 HUSBAND = "Trần Văn Canary-Husband"
 
@@ -95,7 +95,7 @@ def test_identity_is_encrypted_and_never_in_raw_columns_or_audit(org):
     raw = repr(db.session.execute(text("SELECT * FROM person")).all())
     for secret in ("Canary", "Hoàng Yến", "0977", "034180001234", "1980-05-17"):
         assert secret not in raw
-    audit_rows = repr(db.session.execute(text("SELECT * FROM audit_event")).all())
+    audit_rows = audit_text()
     assert "Canary" not in audit_rows and "0977" not in audit_rows
     event = _events("case:person:add")[-1]
     assert event.object_id == str(case.id) and '"role":"representative"' in event.details

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from casework.audit.models import AuditEvent
 from casework.cases import attachments, service
 from casework.extensions import db
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY
+from tests.conftest import CANARY, audit_text
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +67,7 @@ def test_every_printout_is_audited_without_personal_data(app, org, browser):
     assert [(e.object_id, e.actor_id, e.outcome) for e in events] == [
         (str(case.id), org["officer_c1"].id, "ok")
     ] * 2
-    rows = repr(db.session.execute(text("SELECT * FROM audit_event")).all())
+    rows = audit_text()
     assert "Canary" not in rows and "Hoàng" not in rows and "beaten" not in rows
 
 

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from casework.audit.models import AuditEvent
 from casework.cases import search
@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY
+from tests.conftest import CANARY, audit_text
 
 PHONE = "0912 345 678"
 
@@ -44,11 +44,6 @@ def _search_events() -> list[AuditEvent]:
             select(AuditEvent).where(AuditEvent.tag == "case:file:search").order_by(AuditEvent.seq)
         )
     )
-
-
-def _audit_text() -> str:
-    rows = db.session.execute(text("SELECT * FROM audit_event")).all()
-    return repr(rows)
 
 
 # --- The service ----------------------------------------------------------------------------
@@ -155,7 +150,7 @@ def test_search_is_audited_with_its_kind_and_count_never_the_term(org):
         {"kind": "name", "results": 1},
         {"kind": "phone", "results": 0},
     ]
-    everything = _audit_text()
+    everything = audit_text()
     for leak in (CANARY, "Canary", "canary", "Hoàng Yến", "hoang yen", "0999", "999999"):
         assert leak not in everything
 
@@ -202,7 +197,7 @@ def test_search_page_shows_results_from_the_post_without_the_term_in_any_url(
     assert all("Canary" not in h and "912" not in h for h in hrefs)
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert CANARY not in logged and "912-345" not in logged and "912345678" not in logged
-    everything = _audit_text()
+    everything = audit_text()
     assert CANARY not in everything and "912" not in everything
 
 
@@ -237,7 +232,7 @@ def test_the_31st_search_page_in_a_minute_answers_429_and_is_audited_as_refused(
     refused = [e for e in _search_events() if e.outcome == "refused"]
     assert len(refused) == 1
     assert json.loads(refused[0].details) == {"kind": "name", "reason": "rate_limit"}
-    assert CANARY not in _audit_text()
+    assert CANARY not in audit_text()
 
 
 def test_admin_and_auditor_get_403_on_the_search_page(app, org, new_browser):

@@ -21,7 +21,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY
+from tests.conftest import CANARY, audit_text
 
 
 def _assess(officer, case, **overrides):  # type: ignore[no-untyped-def]
@@ -403,7 +403,7 @@ def test_texts_are_encrypted_and_the_audit_holds_ids_only(org):
         + db.session.execute(text("SELECT * FROM follow_up")).all()
     )
     assert "Canary" not in raw and "knife" not in raw and "sister" not in raw
-    audit_rows = repr(db.session.execute(text("SELECT * FROM audit_event")).all())
+    audit_rows = audit_text()
     assert (
         "Canary" not in audit_rows and "Hoàng Yến" not in audit_rows and "knife" not in audit_rows
     )
