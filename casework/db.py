@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 
 # Named constraints make Alembic's batch migrations on SQLite deterministic.
 NAMING_CONVENTION = {
@@ -54,6 +57,35 @@ def utcnow() -> datetime:
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class uuid_text(FunctionElement[str]):
+    """A UUID column as text written the way str(uuid) writes it (lower case, with hyphens), on
+    every database: how row ids are kept in text columns such as the audit log's object_id.
+
+    Compared the other way round (the text turned into a UUID) an index on the text column could not
+    be used, and a text that is not a UUID would fail on PostgreSQL.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "uuid_text"
+
+
+@compiles(uuid_text)
+def _uuid_text(element: uuid_text, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"  # PostgreSQL's own form
+
+
+@compiles(uuid_text, "sqlite")
+def _uuid_text_sqlite(element: uuid_text, compiler: Any, **kw: Any) -> str:
+    # SQLAlchemy keeps a UUID on SQLite as 32 hex digits without hyphens.
+    x = compiler.process(element.clauses, **kw)
+    parts = [f"substr({x}, {start}, {length})" for start, length in _UUID_GROUPS]
+    return "lower(" + " || '-' || ".join(parts) + ")"
+
+
+_UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
 def configure_sqlite(engine: object) -> None:

@@ -63,6 +63,8 @@ def init_app(app: Flask) -> None:
             _actor(),
             Tag.ACCESS_REFUSED,
             outcome="refused",
+            object_type=exc.object_type,
+            object_id=exc.object_id,
             permission=exc.permission.value,
             endpoint=request.endpoint or "",
         )

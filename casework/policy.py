@@ -114,10 +114,14 @@ CASE_CONTENT = frozenset(
 class NotPermitted(Exception):
     """The acting user may not do this; answered with 403 (or 404 where existence would leak)."""
 
-    def __init__(self, permission: Permission, *, hide: bool = False) -> None:
+    def __init__(self, permission: Permission, *, hide: bool = False, obj: Any = None) -> None:
         super().__init__(permission.value)
         self.permission = permission
         self.hide = hide
+        # What was asked for, kept as type and id for the refusal's audit event (read now: the
+        # request's transaction is rolled back before the event is written).
+        self.object_type: str | None = getattr(obj, "__tablename__", None)
+        self.object_id: object = getattr(obj, "id", None) if self.object_type else None
 
 
 def in_subtree(unit: Unit | None, root_id: int | None) -> bool:
@@ -439,7 +443,7 @@ def require(
 ) -> None:
     """Raise NotPermitted unless can() allows it."""
     if not can(user, permission, obj):
-        raise NotPermitted(permission, hide=hide)
+        raise NotPermitted(permission, hide=hide, obj=obj)
 
 
 def permission_matrix() -> list[tuple[Permission, dict[Role, bool]]]:
@@ -447,22 +451,60 @@ def permission_matrix() -> list[tuple[Permission, dict[Role, bool]]]:
     return [(p, {r: p in ROLE_GRANTS[r] for r in Role}) for p in Permission]
 
 
-def visible_audit_events(user: User | None) -> Any:
-    """Audit events a user may read: auditors all; reviewers those by staff of their subtree.
+def _case_records() -> tuple[Any, ...]:
+    """Records of a case that audit events name by their own id (every other case event names the
+    case file itself)."""
+    from casework.cases.models import Attachment
+    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
 
-    Until case files exist the reviewer's scope is the actor's unit; the case rules (events about
-    cases of her subtree) join it when cases arrive.
+    return (Attachment, QuickReport, Escalation, ClosureRequest)
+
+
+def visible_audit_events(user: User | None) -> Any:
+    """Audit events a user may read. Auditors: all. Reviewers: the events by staff of their subtree,
+    and every event about a case their subtree holds (owning or handling unit), whoever the actor:
+    reads, changes and refusals naming the case file or one of its records. Nothing that names a
+    case she is recused from. Anyone else is refused.
+
+    Every term is answered by an index: actor_unit_id, or (object_type, object_id) probed with the
+    ids of the subtree's cases (found by their unit indexes) and of their records (case_id indexes).
     """
-    from sqlalchemy import select
+    from sqlalchemy import and_, false, or_, select
 
     from casework.accounts.units import subtree_ids
-    from casework.audit.models import AuditEvent
+    from casework.audit.models import AuditEvent as Ev
+    from casework.cases.models import Case, Recusal
+    from casework.db import uuid_text
+    from casework.extensions import db
 
     if user is None or not can(user, Permission.AUDIT_READ):
         raise NotPermitted(Permission.AUDIT_READ)
-    stmt = select(AuditEvent)
+    stmt = select(Ev)
     if user.role == Role.AUDITOR:
         return stmt
     if user.unit_id is None:
-        return stmt.where(AuditEvent.seq.is_(None))  # nothing: default deny
-    return stmt.where(AuditEvent.actor_unit_id.in_(subtree_ids(user.unit_id)))
+        return stmt.where(false())  # default deny
+    units = subtree_ids(user.unit_id)
+    held = select(Case.id).where(
+        or_(Case.owning_unit_id.in_(units), Case.handling_unit_id.in_(units))
+    )
+    about = [
+        and_(
+            Ev.object_type == Case.__tablename__,
+            Ev.object_id.in_(held.with_only_columns(uuid_text(Case.id))),
+        )
+    ]
+    for model in _case_records():
+        ids = select(uuid_text(model.id)).where(model.case_id.in_(held))
+        about.append(and_(Ev.object_type == model.__tablename__, Ev.object_id.in_(ids)))
+    stmt = stmt.where(or_(Ev.actor_unit_id.in_(units), *about))
+    recused = list(db.session.scalars(select(Recusal.case_id).where(Recusal.user_id == user.id)))
+    if recused:
+        hidden = [str(c) for c in recused]
+        for model in _case_records():
+            hidden += [
+                str(i)
+                for i in db.session.scalars(select(model.id).where(model.case_id.in_(recused)))
+            ]
+        stmt = stmt.where(or_(Ev.object_id.is_(None), Ev.object_id.not_in(hidden)))
+    return stmt
