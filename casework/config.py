@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     "SHRED_LEDGER_FILE": None,  # default instance/shred-ledger.jsonl (keep it out of DB backups)
     "ATTACHMENT_DIR": None,  # default instance/attachments (encrypted files only)
     "FOLLOW_UP_DAYS": {"imminent": 1, "high": 2, "medium": 7, "low": 30},  # by risk (DOMAIN)
+    # Reports: counts from 1 to this minus one are shown as "< 5" beyond the reader's own unit.
+    "REPORT_SUPPRESS_BELOW": 5,
 }
 
 

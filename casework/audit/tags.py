@@ -91,3 +91,7 @@ class Tag(StrEnum):
     REFERRAL_NOTE_ADD = "referral:note:add"
     SHELTER_CHECK_IN = "referral:stay:check_in"
     SHELTER_CHECK_OUT = "referral:stay:check_out"
+    # Reports (DESIGN.md §8): unit and period only, never a figure.
+    REPORT_VIEW = "report:report:view"
+    REPORT_EXPORT = "report:report:export"
+    NATIONAL_EXPORT = "report:national:export"

@@ -1,0 +1,184 @@
+"""The periodic report (DESIGN.md §8): figures for a unit's subtree and a period, beside the
+previous period of the same length.
+
+Every figure is a GROUP BY in the database over plain statistics columns (codes, flags, times);
+no case, person or encrypted value is loaded into Python and nothing is decrypted. Each query
+covers both periods at once (a CASE on the time column says which), so a report is about a dozen
+queries whatever its size. A case counts in the report of the unit that received it (its owning
+unit) and of every unit above: escalation moves the handling, not the statistics.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+
+from casework import audit
+from casework.accounts.models import Unit, User
+from casework.audit import Tag
+from casework.cases.models import Case, CaseType
+from casework.db import utcnow
+from casework.extensions import db
+from casework.policy import NotPermitted, Permission, Role, in_subtree, require
+from casework.reports import figures
+from casework.reports.periods import Period
+from casework.reports.scope import covers_everything, only_own_unit, unit_tree
+from casework.reports.tables import Table, apply_suppression
+
+
+@dataclass
+class Report:
+    unit: Unit
+    period: Period
+    previous: Period
+    grouping: str
+    tables: list[Table]
+    total_current: int
+    total_previous: int
+    suppressed: bool
+    threshold: int
+    generated_at: datetime
+
+
+class Window:
+    """Both periods' bounds, and the CASE that tells which one a time falls in."""
+
+    def __init__(self, period: Period) -> None:
+        self.period = period
+        self.prev = period.previous()
+        self.start, self.end = period.bounds()
+        self.prev_start, _ = self.prev.bounds()
+
+    def within(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.prev_start, column < self.end)
+
+    def flag(self, column: Any) -> Any:
+        return case((column >= self.start, literal("c")), else_=literal("p")).label("flag")
+
+    def within_days(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.prev.start, column <= self.period.end)
+
+    def flag_days(self, column: Any) -> Any:
+        return case((column >= self.period.start, literal("c")), else_=literal("p")).label("flag")
+
+
+class Scope:
+    """Limits a query to the cases of the report's units, and maps units to the report's rows."""
+
+    def __init__(self, unit: Unit, grouping: str) -> None:
+        self.unit = unit
+        self.tree = unit_tree(unit.id, grouping)
+        self.everything = covers_everything(unit)
+
+    def cases(self, stmt: Select[Any]) -> Select[Any]:
+        if self.everything:
+            return stmt
+        return stmt.where(Case.owning_unit_id.in_(select(self.tree.c.id)))
+
+
+def may_report_on(user: User, unit: Unit) -> bool:
+    """Officers report on their own unit; reviewers on any unit of their subtree."""
+    if user.unit_id is None:
+        return False
+    if user.role == Role.OFFICER:
+        return unit.id == user.unit_id
+    return user.role == Role.REVIEWER and in_subtree(unit, user.unit_id)
+
+
+def authorise(user: User, unit: Unit) -> None:
+    """REPORT_VIEW, for a unit the user may report on (refusals are audited by the error page)."""
+    require(user, Permission.REPORT_VIEW)
+    if not may_report_on(user, unit):
+        raise NotPermitted(Permission.REPORT_VIEW)
+
+
+def threshold_for(user: User, unit: Unit, grouping: str) -> int:
+    """The suppression threshold: none (1) for a report of the user's own unit alone."""
+    if unit.id == user.unit_id and only_own_unit(unit.id, grouping):
+        return 1
+    return int(current_app.config.get("REPORT_SUPPRESS_BELOW", 5))
+
+
+def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Report:
+    """The figures of DESIGN.md §8 for the unit's subtree, without recording anything."""
+    authorise(user, unit)
+    window = Window(period)
+    scope = Scope(unit, grouping)
+    tables, totals = figures.all_tables(scope, window)
+    threshold = threshold_for(user, unit, grouping)
+    for table in tables:
+        apply_suppression(table, threshold)
+    return Report(
+        unit=unit,
+        period=period,
+        previous=window.prev,
+        grouping=grouping,
+        tables=tables,
+        total_current=totals[0],
+        total_previous=totals[1],
+        suppressed=threshold > 1,
+        threshold=threshold,
+        generated_at=utcnow(),
+    )
+
+
+def view_report(user: User, unit: Unit, period: Period, grouping: str) -> Report:
+    """Build the report and record that it was seen: the unit and period only."""
+    report = build_report(user, unit, period, grouping)
+    audit.record(user, Tag.REPORT_VIEW, unit, period=period.slug, grouping=grouping)
+    return report
+
+
+def record_export(user: User, report: Report, fmt: str) -> None:
+    audit.record(
+        user,
+        Tag.REPORT_EXPORT,
+        report.unit,
+        period=report.period.slug,
+        grouping=report.grouping,
+        format=fmt,
+    )
+
+
+# Used by figures: kept here so the SQL helpers live with the window and scope they serve.
+def later_than(later: Any, earlier: Any, hours: float) -> ColumnElement[bool]:
+    """later > earlier + hours, on SQLite (julian days) and PostgreSQL (intervals)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.julianday(later) > func.julianday(earlier) + hours / 24.0
+    return later > earlier + func.make_interval(0, 0, 0, 0, 0, 0, hours * 3600.0)
+
+
+def due_passed(earlier: Any, hours: float) -> ColumnElement[bool]:
+    """earlier + hours is already past (so an unmet deadline is missed, not pending)."""
+    return earlier < utcnow() - timedelta(hours=hours)
+
+
+def grouped(stmt: Select[Any]) -> dict[tuple[Any, ...], int]:
+    """Run a GROUP BY whose last column is the count: {(flag, key…): n}."""
+    out: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in db.session.execute(stmt):
+        *keys, n = row
+        out[tuple(keys)] += n
+    return out
+
+
+def main_type() -> Any:
+    """The main type of a case-type code ("domestic_violence.physical" → "domestic_violence")."""
+    from casework.cases import vocab
+
+    return case(
+        *(
+            (or_(CaseType.code == main, CaseType.code.like(f"{main}.%")), literal(main))
+            for main in vocab.CASE_TYPES
+        ),
+        else_=literal("other"),
+    )
+
+
+NOT_RECORDED = _l("Not recorded")

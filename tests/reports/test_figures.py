@@ -1,0 +1,152 @@
+"""The report's figures against hand-computed fixtures (times in Vietnam's local time, UTC+7)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from casework.accounts import service as accounts
+from casework.accounts import units
+from casework.extensions import db
+from casework.policy import NotPermitted
+from casework.reports import service
+from casework.reports.periods import Period
+from tests.conftest import make_unit, make_user
+from tests.reports.conftest import add_perpetrator, case_at, local
+
+APRIL = Period.calendar("month", 2026, 4)
+
+
+def _table(report, key):  # type: ignore[no-untyped-def]
+    return next(t for t in report.tables if t.key == key)
+
+
+def _counts(report, key):  # type: ignore[no-untyped-def]
+    """{row key: (this period, previous period)} for rows with anything in them."""
+    return {
+        r.key: (r.current, r.previous) for r in _table(report, key).rows if r.current or r.previous
+    }
+
+
+@pytest.fixture
+def spring(org):  # type: ignore[no-untyped-def]
+    """March: one case at C1 half an hour before local midnight on 31 March.
+    April: one at C1 half an hour after that midnight, one child-abuse case from hotline 111 at
+    C1, and one at C2."""
+    c1, c2 = org["officer_c1"], org["officer_c2"]
+    march = case_at(c1, local(2026, 3, 31, 23, 30), severity="S3")
+    add_perpetrator(c1, march, "spouse")
+    case_at(c1, local(2026, 4, 1, 0, 30), severity="S1")
+    child = case_at(
+        c1,
+        local(2026, 4, 15, 9, 0),
+        severity="S4",
+        source="hotline_111",
+        types=["child_abuse.physical"],
+    )
+    # Recorded the other way round: the victim is the man's child, so he is her parent.
+    victim = next(p for p in child.people if p.role == "victim")
+    from casework.cases import people
+
+    man = people.add_person(c1, child, role="perpetrator", full_name="Lê Văn C", sex="male")
+    people.add_relationship(c1, child, victim, man, "child")
+    case_at(c2, local(2026, 4, 20, 14, 0), severity="S2")
+    db.session.commit()
+    return org
+
+
+def test_month_boundary_is_local_midnight_in_vietnam(spring):  # type: ignore[no-untyped-def]
+    report = service.build_report(spring["reviewer_hy"], spring["HY"], APRIL, "recorded")
+    assert (report.total_current, report.total_previous) == (3, 1)
+    assert _counts(report, "severity") == {"S1": (1, 0), "S2": (1, 0), "S3": (0, 1), "S4": (1, 0)}
+    assert _counts(report, "source") == {"victim": (2, 1), "hotline_111": (1, 0)}
+    assert _counts(report, "types") == {"domestic_violence": (2, 1), "child_abuse": (1, 0)}
+
+
+def test_cases_by_unit_and_perpetrator_relationship(spring):  # type: ignore[no-untyped-def]
+    report = service.build_report(spring["reviewer_hy"], spring["HY"], APRIL, "recorded")
+    d1, d2 = str(spring["D1"].id), str(spring["D2"].id)
+    assert _counts(report, "units") == {d1: (2, 1), d2: (1, 0)}
+    # Both directions of recording give the perpetrator's relation to the victim.
+    assert _counts(report, "relationships") == {"parent": (1, 0), "spouse": (0, 1)}
+    assert _counts(report, "victim_sex") == {"female": (3, 1)}
+
+
+def test_quick_report_of_a_serious_case_never_sent_is_overdue(spring):  # type: ignore[no-untyped-def]
+    report = service.build_report(spring["reviewer_hy"], spring["HY"], APRIL, "recorded")
+    assert _counts(report, "quick_reports") == {"not_met": (1, 1)}
+
+
+def test_a_district_sees_only_its_subtree(spring):  # type: ignore[no-untyped-def]
+    report = service.build_report(spring["reviewer_d2"], spring["D2"], APRIL, "recorded")
+    assert (report.total_current, report.total_previous) == (1, 0)
+
+
+def test_empty_period_gives_zeros_everywhere(spring):  # type: ignore[no-untyped-def]
+    report = service.build_report(
+        spring["reviewer_hy"], spring["HY"], Period.calendar("month", 2025, 6), "recorded"
+    )
+    assert (report.total_current, report.total_previous) == (0, 0)
+    assert all(r.current == 0 and r.previous == 0 for t in report.tables for r in t.rows)
+
+
+def test_quarter_and_range_compare_with_the_period_just_before(spring):  # type: ignore[no-untyped-def]
+    q2 = service.build_report(
+        spring["reviewer_hy"], spring["HY"], Period.calendar("quarter", 2026, 2), "recorded"
+    )
+    assert (q2.total_current, q2.total_previous) == (3, 1)
+    # 1–15 April against the 15 days before it (17–31 March).
+    days = Period.between(date(2026, 4, 1), date(2026, 4, 15))
+    report = service.build_report(spring["reviewer_hy"], spring["HY"], days, "recorded")
+    assert report.previous.start.isoformat() == "2026-03-17"
+    assert (report.total_current, report.total_previous) == (2, 1)
+
+
+@pytest.fixture
+def merged(org):  # type: ignore[no-untyped-def]
+    """Commune C3 under D2 received a case in February, then merged into C1 (under D1)."""
+    c3 = make_unit("C3", "commune", org["D2"])
+    officer = make_user("officer.c3", "officer", c3)
+    case_at(officer, local(2026, 2, 10, 10, 0), severity="S2")
+    accounts.deactivate_user(None, officer)
+    units.retire_unit(None, c3, org["C1"])
+    db.session.commit()
+    return {**org, "C3": c3}
+
+
+FEBRUARY = Period.calendar("month", 2026, 2)
+
+
+def test_merged_unit_counts_under_its_old_parent_as_recorded(merged):  # type: ignore[no-untyped-def]
+    report = service.build_report(merged["reviewer_hy"], merged["HY"], FEBRUARY, "recorded")
+    assert _counts(report, "units") == {str(merged["D2"].id): (1, 0)}
+    d1 = service.build_report(merged["reviewer_d1"], merged["D1"], FEBRUARY, "recorded")
+    assert d1.total_current == 0
+
+
+def test_merged_unit_counts_under_its_successor_when_asked(merged):  # type: ignore[no-untyped-def]
+    report = service.build_report(merged["reviewer_hy"], merged["HY"], FEBRUARY, "successor")
+    assert _counts(report, "units") == {str(merged["D1"].id): (1, 0)}
+    d1 = service.build_report(merged["reviewer_d1"], merged["D1"], FEBRUARY, "successor")
+    assert d1.total_current == 1
+    d2 = service.build_report(merged["reviewer_d2"], merged["D2"], FEBRUARY, "successor")
+    assert d2.total_current == 0
+
+
+def test_officer_reports_on_her_own_unit_only(spring):  # type: ignore[no-untyped-def]
+    own = service.build_report(spring["officer_c1"], spring["C1"], APRIL, "recorded")
+    assert own.total_current == 2
+    with pytest.raises(NotPermitted):
+        service.build_report(spring["officer_c1"], spring["D1"], APRIL, "recorded")
+    with pytest.raises(NotPermitted):
+        service.build_report(spring["officer_c1"], spring["C2"], APRIL, "recorded")
+
+
+def test_reviewer_cannot_report_on_a_unit_outside_her_subtree(spring):  # type: ignore[no-untyped-def]
+    with pytest.raises(NotPermitted):
+        service.build_report(spring["reviewer_d1"], spring["D2"], APRIL, "recorded")
+    with pytest.raises(NotPermitted):
+        service.build_report(spring["reviewer_d1"], spring["HY"], APRIL, "recorded")
+    with pytest.raises(NotPermitted):
+        service.build_report(spring["admin"], spring["TW"], APRIL, "recorded")
