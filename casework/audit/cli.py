@@ -10,7 +10,9 @@ import click
 from flask.cli import with_appcontext
 
 from casework.audit import checkpoints
-from casework.audit.verify import BATCH, RANGE, head_seq, verify_database
+from casework.audit.service import record
+from casework.audit.tags import Tag
+from casework.audit.verify import BATCH, RANGE, Report, head_seq, verify_database
 from casework.extensions import db
 
 
@@ -43,6 +45,8 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_si
             exported = checkpoints.parse_export(checkpoint_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, checkpoints.CheckpointFileError) as exc:
             click.echo(f"Error: {checkpoint_file} is not a checkpoint file: {exc}", err=True)
+            record(None, Tag.AUDIT_CHAIN_VERIFY, outcome="error", reason="checkpoint_file")
+            db.session.commit()
             sys.exit(1)
     with click.progressbar(length=max(head_seq(), 1), label="Verifying", file=sys.stderr) as bar:
         report = verify_database(
@@ -52,6 +56,7 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_si
             jobs=max(jobs, 1),
             range_size=max(range_size, 1),
         )
+    _record_run(report, exported)
     if report.ok:
         click.echo(
             f"Audit log intact: {report.checked:,} events (up to seq {report.last_seq:,}); "
@@ -65,6 +70,24 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_si
         for problem in report.problems:
             click.echo(f"  {problem}")
     sys.exit(1)
+
+
+def _record_run(report: Report, exported: checkpoints.SignedHead | None) -> None:
+    """The run itself is an event, committed on its own: counts and sequence numbers only."""
+    details: dict[str, object] = {
+        "checked": report.checked,
+        "last_seq": report.last_seq,
+        "checkpoints_checked": report.checkpoints_checked,
+        "problems": report.problem_count,
+    }
+    if report.problems:
+        details["first_broken_seq"] = report.problems[0].seq
+    if exported is not None:
+        details["exported_checkpoint_seq"] = exported.seq
+    # "error": the log failed the check (the table's outcomes are ok, refused and error).
+    outcome = "ok" if report.ok else "error"
+    record(None, Tag.AUDIT_CHAIN_VERIFY, object_type="audit_event", outcome=outcome, **details)
+    db.session.commit()
 
 
 @audit_group.command("checkpoint")

@@ -38,6 +38,7 @@ class Tag(StrEnum):
     # The audit log itself.
     AUDIT_LOG_EXPORT = "audit:log:export"
     AUDIT_CHECKPOINT_CREATE = "audit:checkpoint:create"
+    AUDIT_CHAIN_VERIFY = "audit:chain:verify"
     # The case file.
     CASE_OPEN = "case:file:open"
     CASE_VIEW = "case:file:view"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import string
 import threading
@@ -156,6 +157,11 @@ def test_an_edit_in_the_database_is_reported_by_the_command_at_its_sequence_numb
     assert result.exit_code == 1
     assert "BROKEN at seq 17:" in result.stdout
     assert "altered" in result.stdout
+    with app.app_context():  # the run is itself audited: counts and sequence numbers only
+        run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        assert (run.tag, run.outcome) == (Tag.AUDIT_CHAIN_VERIFY.value, "error")
+        details = json.loads(run.details)
+        assert details["first_broken_seq"] == 17 and details["problems"] == 1
 
 
 def test_a_deletion_in_the_database_is_reported_by_the_command(app):
@@ -174,6 +180,18 @@ def test_an_intact_log_verifies_with_exit_code_0(app):
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "4"])
     assert result.exit_code == 0, result.output
     assert f"{total:,} events" in result.stdout
+    with app.app_context():
+        run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        assert (run.tag, run.outcome, run.seq) == (Tag.AUDIT_CHAIN_VERIFY.value, "ok", total + 1)
+        assert json.loads(run.details) == {
+            "checked": total,
+            "last_seq": total,
+            "checkpoints_checked": 1,
+            "problems": 0,
+        }
+    # The next run verifies the chain that includes the first run's event.
+    again = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert again.exit_code == 0 and f"{total + 1:,} events" in again.stdout
 
 
 def test_eight_threads_appending_at_once_keep_one_valid_chain(app):

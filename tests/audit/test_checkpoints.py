@@ -100,6 +100,9 @@ def test_a_malformed_checkpoint_file_is_refused(app, tmp_path, text):
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(path)])
     assert result.exit_code == 1
     assert "not a checkpoint file" in result.output
+    with app.app_context():
+        run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        assert (run.tag, run.outcome) == (Tag.AUDIT_CHAIN_VERIFY.value, "error")
 
 
 def _export(app, tmp_path):  # type: ignore[no-untyped-def]
@@ -149,7 +152,8 @@ def test_truncation_of_the_tail_is_detected_against_an_exported_checkpoint(app, 
     assert _verify(app).exit_code == 0
     result = _verify(app, path)
     assert result.exit_code == 1
-    assert f"BROKEN at seq {cut + 1}:" in result.stdout
+    # That run's own event is now seq cut + 1: the events the checkpoint names are gone after it.
+    assert f"BROKEN at seq {cut + 2}:" in result.stdout
     assert "have been removed" in result.stdout
 
 
