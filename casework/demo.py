@@ -13,7 +13,7 @@ from casework.accounts import totp
 from casework.accounts.models import Unit, User
 from casework.db import utcnow
 from casework.extensions import db
-from casework.referrals.models import Partner, PartnerKind
+from casework.referrals.models import DEFAULT_SERVICES, Partner, PartnerKind
 
 DEMO_PASSWORD = "Demo-HoiPhuNu-2026"  # noqa: S105 (public, demo only; refused in production)
 
@@ -79,6 +79,7 @@ def load() -> list[Login]:
         partner = db.session.scalar(select(Partner).where(Partner.name == name))
         if partner is None:
             partner = Partner(name=name, kind=kind.value, capacity=capacity, max_stay_days=max_stay)
+            partner.services = ",".join(DEFAULT_SERVICES[kind.value])
             partner.units_served = [by_code[c] for c in served]
             db.session.add(partner)
         partners.append(partner)

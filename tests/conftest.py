@@ -235,10 +235,17 @@ def make_tree() -> dict[str, Unit]:
     return {"TW": tw, "HY": hy, "D1": d1, "D2": d2, "C1": c1, "C2": c2}
 
 
-def make_partner(name: str = "Shelter A", kind: str = "shelter", units: list[Unit] | None = None):  # type: ignore[no-untyped-def]
-    from casework.referrals.models import Partner
+def make_partner(  # type: ignore[no-untyped-def]
+    name: str = "Shelter A",
+    kind: str = "shelter",
+    units: list[Unit] | None = None,
+    services: tuple[str, ...] | None = None,
+):
+    """A partner offering `services` (default: what its kind usually offers)."""
+    from casework.referrals.models import DEFAULT_SERVICES, Partner
 
-    partner = Partner(name=name, kind=kind)
+    offered = services if services is not None else DEFAULT_SERVICES[kind]
+    partner = Partner(name=name, kind=kind, services=",".join(offered))
     partner.units_served = list(units or [])
     db.session.add(partner)
     db.session.commit()

@@ -14,6 +14,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from casework.admin import bp
+from casework.cases import vocab
+from casework.cases.forms import MultiCheckboxField
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
 from casework.labels import PARTNER_KIND_LABELS
@@ -35,6 +37,10 @@ class PartnerForm(FlaskForm):
         description=_l("The organisation's phone and contact person. Never a shelter's address."),
         validators=[Optional(), Length(max=1000)],
     )
+    services = MultiCheckboxField(
+        _l("Services offered"),
+        description=_l("A referral offers this partner only for the services ticked here."),
+    )
     capacity = IntegerField(
         _l("Capacity (shelters)"),
         description=_l("Places for women and children staying."),
@@ -47,6 +53,7 @@ class PartnerForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.kind.choices = [(k, v) for k, v in PARTNER_KIND_LABELS.items()]
+        self.services.choices = list(vocab.SERVICES.items())
 
 
 class EditPartnerForm(PartnerForm):
@@ -62,6 +69,7 @@ def _fields(form: PartnerForm) -> dict[str, object]:
         "contacts": form.contacts.data,
         "capacity": form.capacity.data,
         "max_stay_days": form.max_stay_days.data,
+        "services": form.services.data or [],
     }
 
 
@@ -116,6 +124,7 @@ def edit_partner(partner_id: int):  # type: ignore[no-untyped-def]
         form.units.data = " ".join(u.code for u in partner.units_served)
         form.contacts.data = partner.contacts
         form.capacity.data, form.max_stay_days.data = partner.capacity, partner.max_stay_days
+        form.services.data = partner.service_codes
         form.active.data = partner.active
     status = 200
     if form.validate_on_submit():

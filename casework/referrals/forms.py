@@ -18,8 +18,11 @@ SENSITIVE = _l("Sensitive: encrypted, and read only by the referring unit and th
 class ReferralForm(FlaskForm):
     person = SelectField(_l("Who is referred"), validators=[DataRequired(_l("Choose a person."))])
     partner = SelectField(
-        _l("Partner"),
-        description=_l("Partners of this kind that serve the case's area."),
+        # Not "Partner": in the people vocabulary that word is an intimate partner.
+        _l("Partner organisation"),
+        description=_l(
+            "Partners of this kind that serve the case's area and offer every service she needs."
+        ),
         validators=[DataRequired(_l("Choose a partner."))],
     )
     services = MultiCheckboxField(_l("Services needed"))
@@ -48,6 +51,22 @@ class ReferralForm(FlaskForm):
         self.packet_fields.choices = [
             (f, packets.FIELD_LABELS[f]) for f in packets.allowed_fields(kind)
         ]
+
+
+class ServicesForm(FlaskForm):
+    """The first step of a referral: the services she needs choose the partners offered. Sent by
+    GET (codes only, nothing about her), so it has no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    services = MultiCheckboxField(
+        _l("Services she needs"),
+        description=_l("Only partners that offer every service ticked are offered."),
+    )
+
+    def setup(self) -> None:
+        self.services.choices = list(vocab.SERVICES.items())
 
 
 class ReshareForm(FlaskForm):

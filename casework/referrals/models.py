@@ -45,6 +45,17 @@ class PartnerKind(StrEnum):
 
 KIND_VALUES = tuple(k.value for k in PartnerKind)
 
+# The services (casework.cases.vocab.SERVICES codes) a new partner of each kind usually offers:
+# a starting point for the admin's form and the demo, never a rule.
+DEFAULT_SERVICES: dict[str, tuple[str, ...]] = {
+    "shelter": ("shelter", "counselling"),
+    "legal_aid": ("legal_advice", "legal_aid"),
+    "health": ("medical", "counselling"),
+    "social": ("counselling", "economic", "education"),
+    "police": ("other",),
+    "other": ("other",),
+}
+
 partner_unit = Table(
     "partner_unit",
     db.metadata,
@@ -68,6 +79,9 @@ class Partner(db.Model):
     max_stay_days: Mapped[int | None] = mapped_column(Integer)
     # The organisation's own contact details (a desk phone, an office); never a victim's data.
     contacts: Mapped[str | None] = mapped_column(Text)
+    # The services it offers (vocab.SERVICES codes, comma-separated): a referral asks only
+    # partners that offer every service she needs.
+    services: Mapped[str] = mapped_column(String(200), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -75,6 +89,15 @@ class Partner(db.Model):
     units_served: Mapped[list[Unit]] = relationship(secondary=partner_unit)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
+
+    @property
+    def service_codes(self) -> list[str]:
+        return [s for s in (self.services or "").split(",") if s]
+
+    def lacks(self, services: list[str]) -> list[str]:
+        """The services asked for that this partner does not offer."""
+        offered = set(self.service_codes)
+        return [s for s in services if s not in offered]
 
 
 REFERRAL_STATUSES = ("sent", "accepted", "declined", "in_service", "completed", "withdrawn")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from casework import audit
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
+from casework.cases import vocab
 from casework.cases.service import check_version
 from casework.errors import Invalid
 from casework.extensions import db
@@ -39,6 +40,7 @@ def _details(
     contacts: str | None,
     capacity: int | None,
     max_stay_days: int | None,
+    services: list[str],
 ) -> dict[str, object]:
     name = " ".join((name or "").split())
     if not name or len(name) > NAME_MAX:
@@ -64,6 +66,9 @@ def _details(
         raise _refuse("capacity", _l("Enter a number of places, 0 or more."))
     if max_stay_days is not None and not 0 < max_stay_days <= MOST:
         raise _refuse("max_stay_days", _l("Enter a number of days, 1 or more."))
+    offered = set(services or [])
+    if not offered or not offered <= set(vocab.SERVICES):
+        raise _refuse("services", _l("Choose at least one service it offers, from the list."))
     return {
         "name": name,
         "kind": kind,
@@ -71,6 +76,8 @@ def _details(
         "contacts": text,
         "capacity": capacity,
         "max_stay_days": max_stay_days,
+        # In the vocabulary's order, so an unchanged choice compares equal.
+        "services": ",".join(s for s in vocab.SERVICES if s in offered),
     }
 
 
@@ -91,6 +98,7 @@ def create_partner(actor: User, **fields: object) -> Partner:
         contacts=details["contacts"],
         capacity=details["capacity"],
         max_stay_days=details["max_stay_days"],
+        services=details["services"],
     )
     partner.units_served = details["units"]  # type: ignore[assignment]
     db.session.add(partner)
@@ -101,6 +109,7 @@ def create_partner(actor: User, **fields: object) -> Partner:
         partner,
         kind=partner.kind,
         unit_ids=[u.id for u in partner.units_served],
+        services=partner.service_codes,
     )
     return partner
 
@@ -114,7 +123,7 @@ def update_partner(
     details = _details(actor, **fields)  # type: ignore[arg-type]
     _unique_name(details["name"], partner.id)  # type: ignore[arg-type]
     changed = []
-    for name in ("name", "kind", "contacts", "capacity", "max_stay_days"):
+    for name in ("name", "kind", "contacts", "capacity", "max_stay_days", "services"):
         if getattr(partner, name) != details[name]:
             setattr(partner, name, details[name])
             changed.append(name)

@@ -111,6 +111,24 @@ def consent_status(case: Case) -> dict[str, bool]:
     return {kind: has_basis(case, purpose) for kind, purpose in packets.KIND_PURPOSE.items()}
 
 
+def partners_for(case: Case, kind: str, services: list[str]) -> list[Partner]:
+    """The active partners of this kind serving the case's area that offer every service named."""
+    return [p for p in eligible_partners(case) if p.kind == kind and not p.lacks(services)]
+
+
+def _check_offers(partner: Partner, services: list[str]) -> None:
+    if missing := partner.lacks(services):
+        raise _refuse(
+            "partner",
+            _l(
+                "%(partner)s does not offer: %(services)s. Choose a partner that offers every "
+                "service she needs.",
+                partner=partner.name,
+                services=", ".join(str(vocab.SERVICES[s]) for s in missing),
+            ),
+        )
+
+
 def _check_fields(kind: str, fields: list[str], pickup_confirmed: bool) -> list[str]:
     chosen = list(dict.fromkeys(fields))
     allowed = packets.allowed_fields(kind)
@@ -196,6 +214,7 @@ def send_referral(
     wanted = list(dict.fromkeys(services))
     if not wanted or any(s not in vocab.SERVICES for s in wanted):
         raise _refuse("services", _l("Choose at least one service from the list."))
+    _check_offers(partner, wanted)
     chosen = _check_fields(partner.kind, fields, pickup_confirmed)
     text = _text(needs, TEXT_MAX, "needs")
     if not has_basis(case, purpose):

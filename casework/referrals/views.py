@@ -31,6 +31,7 @@ from casework.referrals.forms import (
     ReasonForm,
     ReferralForm,
     ReshareForm,
+    ServicesForm,
     StayForm,
     VersionedForm,
 )
@@ -77,6 +78,43 @@ def _to_case_referral(referral: Referral):  # type: ignore[no-untyped-def]
 # --- The referring side -------------------------------------------------------------------------
 
 
+def _choose_services(case: Case, kind: str, covered: dict[str, bool]):  # type: ignore[no-untyped-def]
+    """The first step: which services she needs (GET, codes only)."""
+    form = ServicesForm(request.args)
+    form.setup()
+    status = 200
+    if "show" in request.args:
+        form.services.errors = [_("Choose at least one service.")]
+        status = 422
+    of_kind = [p for p in eligible_partners(case) if p.kind == kind]
+    offered = {s for p in of_kind for s in p.service_codes}
+    people = {str(p.id): p for p in supported_people(case)}
+    return (
+        render_template(
+            "referrals/choose_services.html",
+            case=case,
+            kind=kind,
+            form=form,
+            covered=covered[kind],
+            offered=offered,
+            has_partners=bool(of_kind),
+            people=people,
+            eligibility=_eligibility(case, kind, people),
+        ),
+        status,
+    )
+
+
+def _eligibility(case: Case, kind: str, people: dict[str, Any]) -> dict[str, Any]:
+    if kind != "legal_aid":
+        return {}
+    return {pid: packets.legal_aid_eligibility(case, p) for pid, p in people.items()}
+
+
+def _wanted(codes: list[str]) -> list[str]:
+    return [s for s in vocab.SERVICES if s in codes]
+
+
 @bp.route("/cases/<uuid:case_id>/referrals/new", methods=["GET", "POST"])
 def new_referral(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     case = load_case(case_id)
@@ -85,10 +123,18 @@ def new_referral(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     kind = request.args.get("kind", "")
     if kind not in packets.KIND_PURPOSE:
         return render_template("referrals/choose_kind.html", case=case, covered=covered)
-    partners = {str(p.id): p for p in eligible_partners(case) if p.kind == kind}
-    people = {str(p.id): p for p in supported_people(case)}
     form = ReferralForm()
     form.setup(kind)
+    if request.method == "GET":
+        form.services.data = _wanted(request.args.getlist("services"))
+        if not form.services.data or "change" in request.args:
+            return _choose_services(case, kind, covered)
+    wanted = _wanted(form.services.data or [])
+    # Every partner of the kind is a valid choice to the form, so a partner that lacks a service
+    # meets the service's own, clear refusal; the list shows only those offering them all.
+    of_kind = {str(p.id): p for p in eligible_partners(case) if p.kind == kind}
+    offering = {pid: p for pid, p in of_kind.items() if not p.lacks(wanted)}
+    people = {str(p.id): p for p in supported_people(case)}
     form.person.choices = [
         ("", _l("Choose…")),
         *(
@@ -96,21 +142,25 @@ def new_referral(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
             for pid, p in people.items()
         ),
     ]
-    form.partner.choices = [("", _l("Choose…")), *((pid, p.name) for pid, p in partners.items())]
+    form.partner.choices = [("", _l("Choose…")), *((pid, p.name) for pid, p in offering.items())]
+    form.partner.validate_choice = False
     if request.method == "GET":
         form.packet_fields.data = list(packets.default_fields(kind))
         if len(people) == 1:
             form.person.data = next(iter(people))
-        if len(partners) == 1:
-            form.partner.data = next(iter(partners))
+        if len(offering) == 1:
+            form.partner.data = next(iter(offering))
     status = 200
     if form.validate_on_submit():
+        if form.partner.data not in of_kind:
+            form.partner.errors = [_("Choose an active partner that serves this case's area.")]
+            return _new_page(case, form, kind, covered, people, offering), 422
         try:
             referral = service.send_referral(
                 me(),
                 case,
                 person=people[form.person.data],
-                partner=partners[form.partner.data],
+                partner=of_kind[form.partner.data],
                 services=form.services.data or [],
                 fields=form.packet_fields.data or [],
                 needs=form.needs.data,
@@ -127,23 +177,26 @@ def new_referral(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
             return _to_case_referral(referral)
     elif request.method == "POST":
         status = 422
-    eligibility = (
-        {pid: packets.legal_aid_eligibility(case, p) for pid, p in people.items()}
-        if kind == "legal_aid"
-        else {}
-    )
-    return (
-        render_template(
-            "referrals/new.html",
-            case=case,
-            form=form,
-            kind=kind,
-            covered=covered[kind],
-            people=people,
-            eligibility=eligibility,
-            has_partners=bool(partners),
-        ),
-        status,
+    return _new_page(case, form, kind, covered, people, offering), status
+
+
+def _new_page(  # type: ignore[no-untyped-def]
+    case: Case,
+    form: ReferralForm,
+    kind: str,
+    covered: dict[str, bool],
+    people: dict[str, Any],
+    offering: dict[str, Partner],
+):
+    return render_template(
+        "referrals/new.html",
+        case=case,
+        form=form,
+        kind=kind,
+        covered=covered[kind],
+        people=people,
+        eligibility=_eligibility(case, kind, people),
+        has_partners=bool(offering),
     )
 
 

@@ -79,7 +79,9 @@ def refer(officer, case: Case, partner, **overrides):  # type: ignore[no-untyped
     fields = {
         "person": victim_of(case),
         "partner": partner,
-        "services": ["shelter"] if partner.kind == "shelter" else ["legal_aid"],
+        "services": {"shelter": ["shelter"], "legal_aid": ["legal_aid"]}.get(
+            partner.kind, partner.service_codes[:1]
+        ),
         "fields": list(packets.default_fields(partner.kind)),
         "needs": "A safe bed for two weeks",
     }

@@ -18,6 +18,7 @@ SHELTER = {
     "contacts": "Desk 0221 000 000",
     "capacity": "6",
     "max_stay_days": "30",
+    "services": ["shelter", "counselling"],
 }
 
 
@@ -48,6 +49,7 @@ def test_places_and_stays_belong_to_shelters_only(org):
         contacts=None,
         capacity=5,
         max_stay_days=10,
+        services=["legal_aid"],
     )
     assert partner.capacity is None and partner.max_stay_days is None
 

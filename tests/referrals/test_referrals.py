@@ -520,6 +520,9 @@ def test_the_form_shows_which_kinds_are_covered_and_the_legal_aid_hint(app, org,
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Eligible for free legal aid" in html and "a victim of human trafficking" in html
+    page = browser.get(f"/cases/{case.id}/referrals/new?kind=legal_aid&services=legal_aid")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
     assert "Legal aid HY" in html and "Shelter B" not in html
     assert 'value="address"' not in html  # never offered to a legal-aid centre
 
