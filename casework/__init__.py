@@ -97,6 +97,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.main import bp as main_bp
     from casework.referrals import bp as referrals_bp
     from casework.referrals import views as _referral_views  # noqa: F401 (routes)
+    from casework.reports import bp as reports_bp
+    from casework.reports import views as _report_views  # noqa: F401 (routes)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -105,6 +107,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases_bp, url_prefix="/cases")
     app.register_blueprint(workflow_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(reports_bp)
 
     errors_web.init_app(app)
 
