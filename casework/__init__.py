@@ -96,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.cases.workflow import views as _workflow_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
     from casework.referrals import bp as referrals_bp
+    from casework.referrals import portal_views as _portal_views  # noqa: F401 (routes)
     from casework.referrals import views as _referral_views  # noqa: F401 (routes)
     from casework.reports import bp as reports_bp
     from casework.reports import views as _report_views  # noqa: F401 (routes)

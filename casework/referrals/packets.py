@@ -18,6 +18,7 @@ from sqlalchemy import select
 from casework.cases.models import Case, Person
 from casework.cases.people import CHILD_UNDER, age_on, local_date
 from casework.db import utcnow
+from casework.errors import Invalid
 from casework.extensions import db
 
 # The consent purpose (casework.cases.vocab.CONSENT_PURPOSES) that covers each kind of partner.
@@ -63,6 +64,37 @@ def allowed_fields(kind: str) -> tuple[str, ...]:
 
 def default_fields(kind: str) -> tuple[str, ...]:
     return DEFAULTS.get(kind, MINIMUM)
+
+
+def _refuse(field: str, message: Any) -> Invalid:
+    return Invalid(message, **{field: message})
+
+
+def check_fields(kind: str, fields: list[str], pickup_confirmed: bool) -> list[str]:
+    """The fields to share, in a stable order: allowed for the kind, a name or alias among them,
+    and the address or reporter only with the pick-up confirmed."""
+    chosen = list(dict.fromkeys(fields))
+    allowed = allowed_fields(kind)
+    if any(f not in allowed for f in chosen):
+        if any(f in PICKUP_ONLY for f in chosen):
+            raise _refuse(
+                "packet_fields",
+                _l("The address and the reporter are shared only with a shelter, for a pick-up."),
+            )
+        raise _refuse("packet_fields", _l("Choose the fields to share from the list."))
+    if any(f in PICKUP_ONLY for f in chosen) and not pickup_confirmed:
+        raise _refuse(
+            "pickup_confirmed",
+            _l(
+                "The address and the reporter are secret: confirm that the shelter needs them "
+                "to pick her up."
+            ),
+        )
+    if not any(f in ("first_name", "alias") for f in chosen):
+        raise _refuse(
+            "packet_fields", _l("Share her first name or an alias, so the partner can greet her.")
+        )
+    return [f for f in allowed if f in chosen]  # a stable order
 
 
 # --- Legal aid eligibility (Legal Aid Law 2017, as amended 2024) --------------------------------

@@ -129,31 +129,6 @@ def _check_offers(partner: Partner, services: list[str]) -> None:
         )
 
 
-def _check_fields(kind: str, fields: list[str], pickup_confirmed: bool) -> list[str]:
-    chosen = list(dict.fromkeys(fields))
-    allowed = packets.allowed_fields(kind)
-    if any(f not in allowed for f in chosen):
-        if any(f in packets.PICKUP_ONLY for f in chosen):
-            raise _refuse(
-                "packet_fields",
-                _l("The address and the reporter are shared only with a shelter, for a pick-up."),
-            )
-        raise _refuse("packet_fields", _l("Choose the fields to share from the list."))
-    if any(f in packets.PICKUP_ONLY for f in chosen) and not pickup_confirmed:
-        raise _refuse(
-            "pickup_confirmed",
-            _l(
-                "The address and the reporter are secret: confirm that the shelter needs them "
-                "to pick her up."
-            ),
-        )
-    if not any(f in ("first_name", "alias") for f in chosen):
-        raise _refuse(
-            "packet_fields", _l("Share her first name or an alias, so the partner can greet her.")
-        )
-    return [f for f in allowed if f in chosen]  # a stable order
-
-
 def _new_packet(
     actor: User,
     referral: Referral,
@@ -215,7 +190,7 @@ def send_referral(
     if not wanted or any(s not in vocab.SERVICES for s in wanted):
         raise _refuse("services", _l("Choose at least one service from the list."))
     _check_offers(partner, wanted)
-    chosen = _check_fields(partner.kind, fields, pickup_confirmed)
+    chosen = packets.check_fields(partner.kind, fields, pickup_confirmed)
     text = _text(needs, TEXT_MAX, "needs")
     if not has_basis(case, purpose):
         message = _l(
@@ -287,7 +262,7 @@ def reshare_packet(
     require(actor, Permission.REFERRAL_SEND, case)
     if not referral.live:
         raise InvalidTransition(_l("Only a live referral can be re-shared."))
-    chosen = _check_fields(referral.partner.kind, fields, pickup_confirmed)
+    chosen = packets.check_fields(referral.partner.kind, fields, pickup_confirmed)
     text = _text(needs, TEXT_MAX, "needs")
     number = (
         db.session.scalar(
