@@ -11,7 +11,13 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    return render_template("main/home.html")
+    from flask_login import current_user
+
+    from casework.reports import dashboard
+
+    return render_template(
+        "main/home.html", dashboard=dashboard.for_user(current_user._get_current_object())
+    )
 
 
 @bp.post("/language")

@@ -1,0 +1,172 @@
+"""The home page's dashboard, one per role: counts only, cheap queries, nothing identifying.
+
+Officers see what falls due today and what is overdue for the cases of their unit (the deadlines
+board's own computation); reviewers see their subtree at a glance (open cases by severity, overdue
+items, what waits for their answer, quick reports received); partners see their referral queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, select
+
+from casework.accounts.models import User
+from casework.accounts.units import subtree_select
+from casework.cases.models import Case, FollowUp
+from casework.cases.workflow import timers
+from casework.cases.workflow.models import (
+    ClosureRequest,
+    Escalation,
+    QuickReport,
+    QuickReportDelivery,
+)
+from casework.db import utcnow
+from casework.extensions import db
+from casework.policy import (
+    Permission,
+    Role,
+    can,
+    supervised_cases,
+    visible_cases,
+    visible_referrals,
+)
+from casework.referrals.models import Referral
+from casework.reports.periods import report_tz
+
+BOARD_CASES_MAX = 500  # as the deadlines board: an officer's unit has far fewer open cases
+RECENT_DAYS = 7
+
+
+@dataclass
+class Dashboard:
+    role: str
+    counts: dict[str, int] = field(default_factory=dict)
+    by_severity: dict[str | None, int] = field(default_factory=dict)
+    items: list = field(default_factory=list)  # type: ignore[type-arg]
+
+
+def _end_of_today() -> datetime:
+    tz = report_tz()
+    today = datetime.now(tz).date()
+    return datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def officer(user: User) -> Dashboard:
+    """Due today and overdue, for the open cases the officer's unit works on."""
+    now = utcnow()
+    stmt = visible_cases(user).where(Case.status != "closed").limit(BOARD_CASES_MAX)
+    cases = list(db.session.scalars(stmt))
+    items = timers.open_items(cases, now=now, horizon=_end_of_today() - now)
+    overdue = sum(1 for _case, d in items if d.overdue(now))
+    return Dashboard(
+        "officer",
+        counts={"overdue": overdue, "due_today": len(items) - overdue},
+        items=items[:5],
+    )
+
+
+def _subtree_cases(user: User) -> object:
+    return supervised_cases(user).where(Case.status != "closed").subquery()
+
+
+def reviewer(user: User) -> Dashboard:
+    """The subtree at a glance; every figure is one COUNT."""
+    now = utcnow()
+    open_cases = _subtree_cases(user)
+    by_severity = dict(
+        db.session.execute(
+            select(open_cases.c.severity, func.count()).group_by(open_cases.c.severity)
+        ).all()
+    )
+    ids = select(open_cases.c.id)
+    hours = current_app.config["QUICK_REPORT_HOURS"]
+    sent = exists().where(QuickReport.case_id == open_cases.c.id)
+    counts = {
+        "overdue_follow_ups": _count(
+            select(func.count(FollowUp.id)).where(
+                FollowUp.case_id.in_(ids), FollowUp.status == "due", FollowUp.due_at < now
+            )
+        ),
+        "overdue_referrals": _count(
+            select(func.count(Referral.id)).where(
+                Referral.case_id.in_(ids),
+                Referral.status == "sent",
+                Referral.answer_due_at < now,
+            )
+        ),
+        "overdue_quick_reports": _count(
+            select(func.count()).where(
+                open_cases.c.severity.in_(current_app.config["QUICK_REPORT_SEVERITIES"]),
+                open_cases.c.classified_at < now - timedelta(hours=hours),
+                ~sent,
+            )
+        ),
+        "pending_escalations": _count(
+            select(func.count(Escalation.id)).where(
+                Escalation.status == "pending", Escalation.to_unit_id == user.unit_id
+            )
+        ),
+        "pending_closures": _pending_closures(user),
+        "quick_reports_recent": _count(
+            select(func.count(QuickReportDelivery.id)).where(
+                QuickReportDelivery.unit_id == user.unit_id,
+                QuickReportDelivery.delivered_at >= now - timedelta(days=RECENT_DAYS),
+            )
+        ),
+    }
+    return Dashboard("reviewer", counts=counts, by_severity=by_severity)
+
+
+def _pending_closures(user: User) -> int:
+    """Closure requests a reviewer of this unit may decide: from units below it (a root unit's
+    own requests are decided by its other reviewers)."""
+    below = and_(
+        ClosureRequest.handling_unit_id.in_(subtree_select(user.unit_id)),  # type: ignore[arg-type]
+        ClosureRequest.handling_unit_id != user.unit_id,
+    )
+    if user.unit is not None and user.unit.parent_id is None:
+        below = ClosureRequest.handling_unit_id.in_(subtree_select(user.unit_id))  # type: ignore[arg-type, assignment]
+    return _count(
+        select(func.count(ClosureRequest.id)).where(
+            ClosureRequest.status == "pending",
+            below,
+            ClosureRequest.requested_by_id != user.id,
+        )
+    )
+
+
+def partner(user: User) -> Dashboard:
+    queue = visible_referrals(user).subquery()
+    counts = dict(
+        db.session.execute(select(queue.c.status, func.count()).group_by(queue.c.status)).all()
+    )
+    overdue = _count(
+        select(func.count()).where(queue.c.status == "sent", queue.c.answer_due_at < utcnow())
+    )
+    return Dashboard(
+        "partner",
+        counts={
+            "waiting": counts.get("sent", 0),
+            "accepted": counts.get("accepted", 0),
+            "in_service": counts.get("in_service", 0),
+            "overdue": overdue,
+        },
+    )
+
+
+def _count(stmt: object) -> int:
+    return int(db.session.scalar(stmt) or 0)  # type: ignore[call-overload]
+
+
+def for_user(user: User) -> Dashboard | None:
+    """The dashboard of the user's role, or None (admins and auditors have their own pages)."""
+    if user.role == Role.REVIEWER and can(user, Permission.CASE_SUPERVISE):
+        return reviewer(user)
+    if user.role == Role.OFFICER and can(user, Permission.CASE_READ):
+        return officer(user)
+    if user.role == Role.PARTNER and can(user, Permission.REFERRAL_WORK):
+        return partner(user)
+    return None
