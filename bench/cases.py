@@ -32,16 +32,18 @@ through open_case itself.
 
 What is measured (median of --repeat runs, each in a fresh transaction with no loaded objects and no
 unwrapped keys, as a request starts; the busiest commune's officer unless said otherwise). "Bare SQL"
-is the SQL the app's statements compile to, compiled before the clock starts and run on the driver's
+is the indexed SQL beneath the operation, compiled before the clock starts and run on the driver's
 cursor: no ORM, no SQLAlchemy, no decryption, no policy.
-  case list        casework.cases.views._page over policy.visible_cases, and each row's types as the
-                   page shows them │ bare: the same page query, and one query for the page's types
+  case list        casework.cases.views._page over policy.visible_case_branches (each grant paged by
+                   key on its own index, then merged), and each row's types as the page shows them;
+                   the first page and one 20 pages in │ bare: the one range of the owning-unit index
+                   that holds the same rows (checked equal first), and one query for their types
   case file        the case, policy + audit of the view (service.view_case), its people, every
                    encrypted field decrypted │ bare: the case row and its people's rows
   repeat check     casework.cases.search.repeat_matches on the file │ bare: its blind-index lookups
   search by phone  casework.cases.search.search_cases (rate limit lifted; audited) │ bare: the
-                   blind-index candidate query within the visible cases (the same correlated
-                   EXISTS), and the matching cases
+                   blind-index candidate query, each candidate's case checked by key against
+                   the officer's unit, and the matching cases
   intake           service.open_case, one commit each │ bare: the same rows (counter, case, types,
                    victim, two data keys, a hashed audit event after reading the chain's head), one
                    commit each
@@ -92,11 +94,12 @@ from casework.audit.service import GENESIS, event_hash
 from casework.audit.verify import ChainRow
 from casework.cases import search, service, vocab
 from casework.cases.models import Case, CaseCounter, CaseType, Person
+from casework.cases.views import PAGE_SIZE
 from casework.crypto import blindindex, datakeys
 from casework.crypto.keyring import parse_keyring
 from casework.crypto.models import DataKey
 from casework.extensions import db
-from casework.policy import visible_cases
+from casework.policy import visible_case_branches
 
 PASSWORD = "bench horse battery staple"  # noqa: S105 (synthetic accounts of a throwaway database)
 MILLION = 1_000_000
@@ -554,20 +557,53 @@ def officer_of(world: World, unit_id: int) -> Callable[[int], User]:
     return lambda _i: db.session.get(User, world.officers[unit_id])  # type: ignore[return-value]
 
 
-def measure_list(world: World, unit_id: int, repeat: int, label: str) -> Row:
-    """The first page as casework.cases.views.index builds it, and the rows' types it shows."""
-    from casework.cases.views import _keyset, _page
+def indexed_page(unit_id: int, after: tuple[datetime, uuid.UUID] | None = None) -> Any:
+    """The bare indexed SQL of a commune officer's page: one range of ix_case_file_owning_received
+    (the seeded cases are owned and handled by the commune that received them)."""
+    stmt = select(Case).where(Case.owning_unit_id == unit_id)
+    if after is not None:
+        stmt = stmt.where(
+            (Case.received_at < after[0]) | ((Case.received_at == after[0]) & (Case.id < after[1]))
+        )
+    return stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(PAGE_SIZE + 1)
+
+
+def later_cursor(unit_id: int, depth: int) -> tuple[datetime, uuid.UUID] | None:
+    """The cursor of the page `depth` pages into the commune's list (as the Next link gives it)."""
+    row = db.session.execute(
+        indexed_page(unit_id)
+        .with_only_columns(Case.received_at, Case.id)
+        .limit(1)
+        .offset(PAGE_SIZE * depth - 1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def measure_list(world: World, unit_id: int, repeat: int, label: str, depth: int = 0) -> Row:
+    """A page as casework.cases.views.index builds it (each policy branch paged by key, then
+    merged), and the rows' types it shows; bare: the one indexed range that holds the same rows."""
+    from casework.cases.views import _as_is, _page
+
+    cursor = later_cursor(unit_id, depth) if depth else None
+    after = f"{cursor[0].isoformat()}_{cursor[1]}" if cursor else None
+    fresh()
+    officer = officer_of(world, unit_id)(0)
+    shown = [c.id for c in _page(visible_case_branches(officer), after, _as_is)[0]]
+    expected = list(db.session.scalars(indexed_page(unit_id, cursor).with_only_columns(Case.id)))
+    if shown != expected[:PAGE_SIZE]:
+        raise RuntimeError("the policy's page and the indexed range differ")
+    fresh()
 
     def app(officer: User) -> None:
-        rows, _cursor = _page(visible_cases(officer), None)
+        rows, _cursor = _page(visible_case_branches(officer), after, _as_is)
         for case in rows:
             _ = case.type_codes
 
     def statements(i: int) -> list[tuple[str, Any]]:
-        page = _keyset(visible_cases(officer_of(world, unit_id)(i)), None)
-        shown = page.with_only_columns(Case.id).subquery()
+        page = indexed_page(unit_id, cursor)
+        ids = page.with_only_columns(Case.id).subquery()
         types = select(CaseType.case_id, CaseType.code).where(
-            CaseType.case_id.in_(select(shown.c.id))
+            CaseType.case_id.in_(select(ids.c.id))
         )
         return [raw(page), raw(types)]
 
@@ -699,11 +735,10 @@ def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[s
         return officer_of(world, unit_id)(i), phones[i % len(phones)]
 
     def statements(i: int) -> list[tuple[str, Any]]:
-        officer, phone = prepare(i)
-        readable = visible_cases(officer).with_only_columns(Case.id)
-        candidates = _candidates(
-            Person.phone, phone, readable.where(Case.id == Person.case_id).exists()
-        )
+        phone = prepare(i)[1]
+        # Bare indexed SQL: the candidate's case checked by key against the officer's unit.
+        readable = select(Case.id).where(Case.id == Person.case_id, Case.owning_unit_id == unit_id)
+        candidates = _candidates(Person.phone, phone, readable.exists())
         matched = select(Person.case_id).where(Person.id.in_(select(candidates.subquery().c.id)))
         return [raw(candidates), raw(select(Case).where(Case.id.in_(matched)))]
 
@@ -896,11 +931,15 @@ def measure(
     app_: Any, world: World, size: int, seed_rate: float, repeat: int, intakes: int
 ) -> Report:
     busiest, typical = busiest_communes()
+    depth = max(0, min(20, busiest[1] // PAGE_SIZE - 1))
     cases = sample_cases(busiest[0], repeat, world.rng)
     search_row, phones = measure_search(world, busiest[0], repeat)
     rows = [
         measure_list(world, busiest[0], repeat, "case list, first page (busiest commune)"),
         measure_list(world, typical[0], repeat, "case list, first page (median commune)"),
+        measure_list(
+            world, busiest[0], repeat, f"case list, page {depth + 1} (busiest, keyset)", depth
+        ),
         measure_file(world, busiest[0], cases, repeat),
         measure_repeat(world, busiest[0], cases, repeat),
         search_row,

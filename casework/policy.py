@@ -374,50 +374,97 @@ def finished_referrals(user: User) -> Any:
     )
 
 
-def visible_cases(user: User) -> Any:
-    """Cases whose full file the user may open: the only source of case lists."""
-    from sqlalchemy import exists, false, or_, select
+def _not_recused(user: User) -> Any:
+    from sqlalchemy import exists
 
-    from casework.cases.models import BreakGlass, Case, Recusal
+    from casework.cases.models import Case, Recusal
+
+    return ~exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+
+
+def visible_case_branches(user: User) -> list[Any]:
+    """The grants of visible_cases as separate queries, one per index (owning unit, handling unit,
+    units that handed the case up, open break-glass), each without the user's recusals.
+
+    Lists page every branch by key (received_at, id) and merge the pages: an OR of the grants
+    cannot use an index and reads the whole table."""
+    from sqlalchemy import select
+
+    from casework.cases.models import BreakGlass, Case
     from casework.cases.workflow.models import Escalation
     from casework.db import utcnow
 
-    stmt = select(Case)
     if not can(user, Permission.CASE_READ) or user.unit_id is None:
-        return stmt.where(false())
-    glass = select(BreakGlass.case_id).where(
-        BreakGlass.user_id == user.id, BreakGlass.expires_at > utcnow()
-    )
-    recused = exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+        return []
     handed_up = select(Escalation.case_id).where(
         Escalation.from_unit_id == user.unit_id, Escalation.status == "accepted"
     )
-    return stmt.where(
-        or_(
-            Case.owning_unit_id == user.unit_id,
-            Case.handling_unit_id == user.unit_id,
-            Case.id.in_(handed_up),
-            Case.id.in_(glass),
-        ),
-        ~recused,
+    glass = select(BreakGlass.case_id).where(
+        BreakGlass.user_id == user.id, BreakGlass.expires_at > utcnow()
     )
+    grants = (
+        Case.owning_unit_id == user.unit_id,
+        Case.handling_unit_id == user.unit_id,
+        Case.id.in_(handed_up),
+        Case.id.in_(glass),
+    )
+    return [
+        select(Case).where(grant, _not_recused(user)).correlate_except(Case) for grant in grants
+    ]
+
+
+def _union_of(branches: list[Any]) -> Any:
+    """select(Case) of the cases any branch yields (one UNION of indexed id queries)."""
+    from sqlalchemy import false, select, union
+
+    from casework.cases.models import Case
+
+    if not branches:
+        return select(Case).where(false())
+    ids = union(*(b.with_only_columns(Case.id) for b in branches))
+    return select(Case).where(Case.id.in_(ids))
+
+
+def visible_cases(user: User) -> Any:
+    """Cases whose full file the user may open: the only source of case lists."""
+    return _union_of(visible_case_branches(user))
+
+
+def readable_case(user: User, case_id: Any) -> Any:
+    """An SQL condition: the user may open the case whose id is `case_id` (a column of the
+    enclosing query; for case_file itself, an alias). Each grant is checked by key, so the cost
+    follows the candidates, not the number of cases the user may read."""
+    from sqlalchemy import false, or_
+
+    from casework.cases.models import Case
+
+    checks = [
+        b.with_only_columns(Case.id).where(Case.id == case_id).exists()
+        for b in visible_case_branches(user)
+    ]
+    return or_(*checks) if checks else false()
+
+
+def supervised_case_branches(user: User) -> list[Any]:
+    """The reviewer's subtree as two indexed queries (handled there, owned there), without her
+    recusals; see visible_case_branches."""
+    from sqlalchemy import select
+
+    from casework.accounts.units import subtree_select
+    from casework.cases.models import Case
+
+    if not can(user, Permission.CASE_SUPERVISE) or user.unit_id is None:
+        return []
+    subtree = subtree_select(user.unit_id)
+    grants = (Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree))
+    return [
+        select(Case).where(grant, _not_recused(user)).correlate_except(Case) for grant in grants
+    ]
 
 
 def supervised_cases(user: User) -> Any:
     """Cases of the reviewer's subtree, for de-identified summaries only."""
-    from sqlalchemy import exists, false, or_, select
-
-    from casework.accounts.units import subtree_select
-    from casework.cases.models import Case, Recusal
-
-    stmt = select(Case)
-    if not can(user, Permission.CASE_SUPERVISE) or user.unit_id is None:
-        return stmt.where(false())
-    subtree = subtree_select(user.unit_id)
-    recused = exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
-    return stmt.where(
-        or_(Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree)), ~recused
-    )
+    return _union_of(supervised_case_branches(user))
 
 
 def role_grants(role: str) -> frozenset[Permission]:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from casework import audit
 from casework.accounts.models import User
@@ -29,7 +30,7 @@ from casework.crypto.fields import EncryptedField
 from casework.db import utcnow
 from casework.errors import DomainError, Invalid
 from casework.extensions import db
-from casework.policy import Permission, require, visible_cases
+from casework.policy import Permission, readable_case, require
 
 SEARCHES_PER_MINUTE = 30
 TERM_MAX = 200
@@ -125,8 +126,7 @@ def search_cases(actor: User, kind: str, term: str) -> list[Hit]:
     # Only candidates in a case the actor may read. Correlated (EXISTS on the candidate's case_id)
     # rather than IN (all readable case ids): each candidate is checked by primary key, so the cost
     # does not grow with the number of cases the unit holds.
-    readable = visible_cases(actor).with_only_columns(Case.id).where(Case.id == Person.case_id)
-    people = blindindex.search(FIELDS[kind], text, where=[readable.exists()])
+    people = blindindex.search(FIELDS[kind], text, where=[readable_case(actor, Person.case_id)])
     roles: dict[uuid.UUID, set[str]] = {}
     for person in people:
         roles.setdefault(person.case_id, set()).add(person.role)
@@ -194,11 +194,13 @@ def repeat_matches(actor: User, case: Case) -> RepeatMatches:
         found |= _matching_case_ids(victim)
     if not found:
         return RepeatMatches([], 0)
+    # An alias: the policy's branches query case_file themselves and must not correlate to it.
+    other = aliased(Case)
     readable = list(
         db.session.scalars(
-            visible_cases(actor)
-            .where(Case.id.in_(found))
-            .order_by(Case.received_at.desc(), Case.id.desc())
+            select(other)
+            .where(other.id.in_(found), readable_case(actor, other.id))
+            .order_by(other.received_at.desc(), other.id.desc())
         )
     )
     return RepeatMatches(readable, len(found) - len(readable))

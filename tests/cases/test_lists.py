@@ -1,0 +1,161 @@
+"""Case lists are built from the policy's branches (one indexed query per grant, merged by page):
+every grant shows its cases once, recusal and expiry take them away, and pages neither repeat nor
+skip a case."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from casework.cases import service
+from casework.cases.models import BreakGlass, Case
+from casework.cases.views import PAGE_SIZE, _as_is, _page
+from casework.cases.workflow import service as wf
+from casework.db import utcnow
+from casework.extensions import db
+from casework.policy import (
+    supervised_case_branches,
+    supervised_cases,
+    visible_case_branches,
+    visible_cases,
+)
+from tests.cases.conftest import open_case
+from tests.conftest import age_rows, make_user
+
+
+def _all_pages(branches_of, user) -> list[Case]:  # type: ignore[no-untyped-def]
+    """Follow the Next cursor from the first page to the last, as a user clicking through."""
+    shown: list[Case] = []
+    cursor = None
+    for _ in range(100):
+        rows, cursor = _page(branches_of(user), cursor, _as_is)
+        shown += rows
+        if cursor is None:
+            return shown
+    raise AssertionError("the pages never end")
+
+
+def _listed(user) -> list[Case]:  # type: ignore[no-untyped-def]
+    return _all_pages(visible_case_branches, user)
+
+
+def _newest_first(cases: list[Case]) -> list[Case]:
+    return sorted(cases, key=lambda c: (c.received_at, c.id), reverse=True)
+
+
+def _classified(org) -> Case:  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    service.classify(
+        org["officer_c1"],
+        case,
+        expected_version=case.version,
+        types=["domestic_violence"],
+        severity="S3",
+        risk="high",
+        gbv_type=None,
+    )
+    db.session.commit()
+    return case
+
+
+def test_a_recused_colleague_no_longer_lists_the_case_and_the_others_still_do(org):
+    colleague = make_user("officer.c1b", "officer", org["C1"])
+    reviewer = make_user("reviewer.c1", "reviewer", org["C1"])
+    kept, recused = open_case(org["officer_c1"]), open_case(org["officer_c1"])
+    service.recuse(reviewer, recused, colleague)
+    db.session.commit()
+    assert _listed(colleague) == [kept]
+    assert db.session.scalars(visible_cases(colleague)).all() == [kept]
+    assert set(_listed(org["officer_c1"])) == {kept, recused}
+
+
+def test_a_recused_reviewer_loses_the_case_from_her_supervision_list(org):
+    case = open_case(org["officer_c1"])
+    colleague = make_user("reviewer.d1b", "reviewer", org["D1"])
+    assert _all_pages(supervised_case_branches, org["reviewer_d1"]) == [case]
+    service.recuse(make_user("reviewer.c1", "reviewer", org["C1"]), case, org["reviewer_d1"])
+    db.session.commit()
+    assert _all_pages(supervised_case_branches, org["reviewer_d1"]) == []
+    assert db.session.scalars(supervised_cases(org["reviewer_d1"])).all() == []
+    assert _all_pages(supervised_case_branches, colleague) == [case]
+
+
+def test_break_glass_lists_the_case_only_until_it_expires(org):
+    case = open_case(org["officer_c1"])
+    reviewer = org["reviewer_d1"]
+    assert _listed(reviewer) == []
+    service.break_glass(reviewer, case, "Checking a serious case", minutes=30)
+    db.session.commit()
+    assert _listed(reviewer) == [case]
+    age_rows(BreakGlass, "expires_at", timedelta(minutes=31))
+    assert _listed(reviewer) == []
+    assert db.session.scalars(visible_cases(reviewer)).all() == []
+    # The grant was the reviewer's own: her colleague never saw it.
+    assert _listed(make_user("reviewer.d1b", "reviewer", org["D1"])) == []
+
+
+def test_an_escalated_case_is_listed_once_by_every_unit_that_handled_it(org):
+    case = _classified(org)
+    wf.accept_escalation(org["reviewer_d1"], wf.request_escalation(org["officer_c1"], case, "1"))
+    db.session.commit()
+    # The commune owns it and handed it up; the district handles it: each lists it once.
+    assert _listed(org["officer_c1"]) == [case]
+    assert _listed(org["reviewer_d1"]) == [case]
+    wf.accept_escalation(org["reviewer_hy"], wf.request_escalation(org["reviewer_d1"], case, "2"))
+    db.session.commit()
+    # The district neither owns nor handles it any more: it reads it as a unit that handed it up.
+    assert case.handling_unit_id == org["HY"].id
+    assert _listed(org["reviewer_d1"]) == [case]
+    assert _listed(org["reviewer_hy"]) == [case]
+    assert _listed(org["officer_c2"]) == []
+    assert _listed(org["reviewer_d2"]) == []
+
+
+def test_pages_follow_each_other_without_repeats_or_gaps_across_grants_and_equal_times(org):
+    now = utcnow().replace(microsecond=0)
+    officer = org["officer_c1"]
+    # Many cases received at the very same minute: the id breaks the tie on the page boundary.
+    same_time = [open_case(officer, received_at=now - timedelta(hours=5)) for _ in range(30)]
+    spread = [open_case(officer, received_at=now - timedelta(minutes=7 * i)) for i in range(22)]
+    # A case handled by the district and one opened to a reviewer by break-glass: other branches.
+    escalated = _classified(org)
+    wf.accept_escalation(org["reviewer_d1"], wf.request_escalation(officer, escalated, "up"))
+    glassed = open_case(org["officer_c2"], received_at=now - timedelta(hours=5))
+    db.session.commit()
+    service.break_glass(org["reviewer_hy"], glassed, "Checking a serious case")
+    db.session.commit()
+
+    shown = _listed(officer)
+    expected = _newest_first([*same_time, *spread, escalated])
+    assert shown == expected
+    assert len(shown) > 2 * PAGE_SIZE and len(set(shown)) == len(shown)
+
+    district = _listed(org["reviewer_d1"])
+    assert district == [escalated]
+    province = _listed(org["reviewer_hy"])
+    assert province == [glassed]
+    supervised = _all_pages(supervised_case_branches, org["reviewer_hy"])
+    assert supervised == _newest_first([*same_time, *spread, escalated, glassed])
+
+
+def test_a_malformed_cursor_is_refused_with_400(app, org, browser):
+    from tests.cases.test_views import _sign_in
+
+    open_case(org["officer_c1"])
+    _sign_in(browser, "officer.c1")
+    assert browser.get("/cases/?after=yesterday_not-an-id").status_code == 400
+
+
+def test_the_list_filters_apply_to_every_grant(app, org, browser):
+    from tests.cases.test_views import _sign_in
+
+    escalated = _classified(org)
+    wf.accept_escalation(
+        org["reviewer_d1"], wf.request_escalation(org["officer_c1"], escalated, "up")
+    )
+    fresh = open_case(org["officer_c1"])
+    db.session.commit()
+    _sign_in(browser, "officer.c1")
+    html = browser.get("/cases/?severity=S3").get_data(as_text=True)
+    assert escalated.code in html and fresh.code not in html
+    html = browser.get("/cases/?status=open").get_data(as_text=True)
+    assert fresh.code in html and escalated.code not in html
