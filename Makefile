@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: one per CPU (each has a database of its own).
+TEST_WORKERS ?= auto
 
 .PHONY: run test install translations translations-update lint check-translations clean
 
@@ -24,7 +26,7 @@ run: translations
 	CASEWORK_ENV=development $(BIN)/casework run --host 127.0.0.1 --port 5000
 
 test: translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # After changing user-facing strings: refresh the template and merge it into every catalogue.
 translations-update: $(STAMP)
