@@ -48,8 +48,8 @@ def _upgrade() -> None:
 @with_appcontext
 def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: str) -> None:
     """Create or upgrade the database; optionally the first admin (prints a temporary password)."""
-    from casework.accounts import service as accounts
     from casework.accounts import units
+    from casework.accounts import users as user_admin
     from casework.accounts.models import Unit
     from casework.errors import Invalid
 
@@ -66,7 +66,7 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
                     level=units.levels()[0],
                     parent=None,
                 )
-            _user, password = accounts.create_user(
+            _user, password = user_admin.create_user(
                 None, username=admin_username, display_name=admin_username, role="admin", unit=unit
             )
         except Invalid as exc:
@@ -132,7 +132,7 @@ def users_create(
     username: str, display_name: str, role: str, unit_code: str | None, partner_name: str | None
 ) -> None:
     """Create an account; prints a temporary password to be changed at first sign-in."""
-    from casework.accounts import service as accounts
+    from casework.accounts import users as user_admin
     from casework.accounts.models import Unit
     from casework.errors import Invalid
     from casework.referrals.models import Partner
@@ -148,7 +148,7 @@ def users_create(
     if partner_name and partner is None:
         _fail("no partner organisation with that name")
     try:
-        _user, password = accounts.create_user(
+        _user, password = user_admin.create_user(
             None,
             username=username,
             display_name=display_name,
@@ -180,11 +180,11 @@ def _user_or_fail(username: str):  # type: ignore[no-untyped-def]
 @with_appcontext
 def users_deactivate(username: str) -> None:
     """Switch an account off and end its sessions."""
-    from casework.accounts import service as accounts
+    from casework.accounts import users as user_admin
     from casework.errors import Invalid
 
     try:
-        accounts.deactivate_user(None, _user_or_fail(username))
+        user_admin.deactivate_user(None, _user_or_fail(username))
     except Invalid as exc:
         _fail(str(exc.message))
     db.session.commit()
@@ -196,9 +196,9 @@ def users_deactivate(username: str) -> None:
 @with_appcontext
 def users_reset_2fa(username: str) -> None:
     """Remove an account's second factor; it is set up again at the next sign-in."""
-    from casework.accounts import service as accounts
+    from casework.accounts import users as user_admin
 
-    accounts.reset_second_factor(None, _user_or_fail(username))
+    user_admin.reset_second_factor(None, _user_or_fail(username))
     db.session.commit()
     click.echo("Second factor removed; the user sets a new one at her next sign-in.")
 

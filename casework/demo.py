@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from casework.accounts import service as accounts
 from casework.accounts import totp
+from casework.accounts import users as user_admin
 from casework.accounts.models import Unit, User
 from casework.db import utcnow
 from casework.extensions import db
@@ -90,7 +91,7 @@ def load() -> list[Login]:
         if user is None:
             unit = by_code[where] if isinstance(where, str) else None
             partner = partners[where] if isinstance(where, int) else None
-            user, _ = accounts.create_user(
+            user, _ = user_admin.create_user(
                 None,
                 username=username,
                 display_name=name,

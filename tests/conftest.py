@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, make_url, select, text
 from casework import create_app
 from casework.accounts import service as accounts
 from casework.accounts import totp
+from casework.accounts import users as user_admin
 from casework.accounts.models import Unit, User
 from casework.crypto.keyring import parse_keyring
 from casework.extensions import db
@@ -341,7 +342,7 @@ def make_user(
     with_totp: bool | None = None,
 ) -> User:
     """A user with PASSWORD; with_totp (default: when the role requires it) enrols a second factor."""
-    user, _ = accounts.create_user(
+    user, _ = user_admin.create_user(
         None,
         username=username,
         display_name=f"Staff {username}",

@@ -56,11 +56,11 @@ def test_partner_users_are_managed_by_admins_of_a_unit_the_partner_serves(ctx):
 
 
 def test_a_deactivated_user_can_do_nothing(ctx):
-    from casework.accounts import service
+    from casework.accounts import users as user_admin
 
     tree = make_tree()
     admin = make_user("root", "admin", tree["TW"])
-    service.deactivate_user(None, admin)
+    user_admin.deactivate_user(None, admin)
     assert not can(admin, Permission.UNIT_MANAGE, tree["C1"])
 
 

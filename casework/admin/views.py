@@ -14,8 +14,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.widgets import HiddenInput
 
-from casework.accounts import service as accounts
 from casework.accounts import units as unit_service
+from casework.accounts import users as user_admin
 from casework.accounts.models import Unit, User
 from casework.admin import bp
 from casework.admin.forms import (
@@ -285,7 +285,7 @@ def users():  # type: ignore[no-untyped-def]
     total = 0
     if valid:
         active = STATUS_VALUES.get(form.status.data or "")
-        rows, total = accounts.list_users(
+        rows, total = user_admin.list_users(
             _actor(),
             role=form.role.data or None,
             unit=unit,
@@ -330,7 +330,7 @@ def create_user():  # type: ignore[no-untyped-def]
             status = 422
         else:
             try:
-                user, password = accounts.create_user(
+                user, password = user_admin.create_user(
                     _actor(),
                     username=form.username.data,
                     display_name=form.display_name.data,
@@ -380,7 +380,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             status = 422
         else:
             try:
-                changed = accounts.update_user(
+                changed = user_admin.update_user(
                     _actor(),
                     user,
                     display_name=form.display_name.data,
@@ -419,7 +419,7 @@ def _user_action(user_id: int, apply):  # type: ignore[no-untyped-def]
 @bp.post("/users/<int:user_id>/deactivate")
 def deactivate_user(user_id: int):  # type: ignore[no-untyped-def]
     def apply(user: User, version: int):  # type: ignore[no-untyped-def]
-        accounts.deactivate_user(_actor(), user, expected_version=version)
+        user_admin.deactivate_user(_actor(), user, expected_version=version)
         flash(_("The account has been deactivated and signed out everywhere."), "success")
         return redirect(url_for("admin.user", user_id=user.id), code=303)
 
@@ -429,7 +429,7 @@ def deactivate_user(user_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate_user(user_id: int):  # type: ignore[no-untyped-def]
     def apply(user: User, version: int):  # type: ignore[no-untyped-def]
-        accounts.reactivate_user(_actor(), user, expected_version=version)
+        user_admin.reactivate_user(_actor(), user, expected_version=version)
         flash(_("The account has been reactivated."), "success")
         return redirect(url_for("admin.user", user_id=user.id), code=303)
 
@@ -439,7 +439,7 @@ def reactivate_user(user_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/users/<int:user_id>/reset-password")
 def reset_password(user_id: int):  # type: ignore[no-untyped-def]
     def apply(user: User, version: int):  # type: ignore[no-untyped-def]
-        password = accounts.reset_password(_actor(), user, expected_version=version)
+        password = user_admin.reset_password(_actor(), user, expected_version=version)
         return render_template(
             "admin/user_password.html", user=user, password=password, created=False
         )
@@ -450,7 +450,7 @@ def reset_password(user_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/users/<int:user_id>/reset-second-factor")
 def reset_second_factor(user_id: int):  # type: ignore[no-untyped-def]
     def apply(user: User, version: int):  # type: ignore[no-untyped-def]
-        accounts.reset_second_factor(_actor(), user, expected_version=version)
+        user_admin.reset_second_factor(_actor(), user, expected_version=version)
         flash(
             _(
                 "The second factor has been removed. The user sets up a new one at her next sign-in."

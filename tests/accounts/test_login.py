@@ -221,13 +221,13 @@ def test_weak_new_password_is_refused_and_nothing_changes(app, browser):
 
 
 def test_deactivation_ends_sessions_at_once(app, browser):
-    from casework.accounts import service
+    from casework.accounts import users as user_admin
 
     _officer(app)
     browser.login("thu")
     assert browser.get("/").status_code == 200
     with app.app_context():
-        service.deactivate_user(None, get_user("thu"))
+        user_admin.deactivate_user(None, get_user("thu"))
         db.session.commit()
     assert browser.get("/").status_code == 303
     assert browser.login("thu").status_code == 401
@@ -263,11 +263,11 @@ def test_session_ends_after_twelve_hours_even_when_active(app, browser):
 
 
 def test_password_reset_by_admin_forces_a_new_password(app, browser):
-    from casework.accounts import service
+    from casework.accounts import users as user_admin
 
     _officer(app)
     with app.app_context():
-        temporary = service.reset_password(None, get_user("thu"))
+        temporary = user_admin.reset_password(None, get_user("thu"))
         db.session.commit()
     assert browser.login("thu", temporary).status_code == 303
     response = browser.get("/")

@@ -7,7 +7,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from casework.accounts import service
+from casework.accounts import users as user_admin
 from casework.accounts.models import User
 from casework.audit.models import AuditEvent
 from casework.extensions import db
@@ -107,7 +107,7 @@ def test_user_list_filters_by_role_unit_and_status(app, browser, world):
 
         make_user("cuc", "officer", db.session.get(Unit, world["C2"]))
         make_user("dao", "reviewer", db.session.get(Unit, world["D1"]))
-        service.deactivate_user(None, get_user("cuc"))
+        user_admin.deactivate_user(None, get_user("cuc"))
         db.session.commit()
     sign_in_as(app, browser, "hyadmin")
     officers = browser.get("/admin/users?role=officer").get_data(as_text=True)
@@ -134,7 +134,7 @@ def test_user_list_pages_fifty_at_a_time(app, browser, world):
 
         c2 = db.session.get(Unit, world["C2"])
         for i in range(55):
-            service.create_user(
+            user_admin.create_user(
                 None, username=f"u{i:02d}", display_name=f"U {i}", role="officer", unit=c2
             )
         db.session.commit()
@@ -274,7 +274,7 @@ def test_deactivating_a_user_signs_her_out_at_once(app, browser, new_browser, wo
 
 def test_admin_reactivates_a_user(app, browser, new_browser, world):
     with app.app_context():
-        service.deactivate_user(None, get_user("thu"))
+        user_admin.deactivate_user(None, get_user("thu"))
         db.session.commit()
     sign_in_as(app, browser, "hyadmin")
     thu = user_row(app, "thu")
@@ -335,7 +335,7 @@ def test_a_stale_action_answers_409_and_changes_nothing(app, browser, world):
     thu = user_row(app, "thu")
     seen = _version(browser, thu.id)
     with app.app_context():  # another admin resets her password meanwhile
-        service.reset_password(None, get_user("thu"))
+        user_admin.reset_password(None, get_user("thu"))
         db.session.commit()
     response = browser.post(f"/admin/users/{thu.id}/deactivate", {"version": seen})
     assert response.status_code == 409
@@ -372,7 +372,7 @@ def test_a_stale_account_change_answers_409_and_changes_nothing(app, browser, wo
     thu = user_row(app, "thu")
     form = browser.get(f"/admin/users/{thu.id}/edit").get_data(as_text=True)
     with app.app_context():  # another admin resets her password meanwhile
-        service.reset_password(None, get_user("thu"))
+        user_admin.reset_password(None, get_user("thu"))
         db.session.commit()
     response = browser.post(
         f"/admin/users/{thu.id}/edit",
