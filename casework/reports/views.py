@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,8 +18,8 @@ from casework.accounts.units import subtree_select
 from casework.audit import Tag
 from casework.extensions import db
 from casework.policy import Permission, Role, require
-from casework.reports import bp, charts, exports, service
-from casework.reports.forms import ExportForm, ReportForm, _Choice
+from casework.reports import bp, charts, exports, national, service
+from casework.reports.forms import ExportForm, NationalExportForm, ReportForm, _Choice
 from casework.reports.periods import report_tz
 
 UNIT_CHOICES_MAX = 400
@@ -80,6 +80,7 @@ def _page(form: _Choice, export_form: ExportForm, report: service.Report | None,
             units=_unit_choices(me()),
             period_text=exports.period_text,
             title=exports.title(report) if report else _("Reports"),
+            national_allowed=national.may_export(me()),
         ),
         status,
     )
@@ -132,4 +133,37 @@ def export():  # type: ignore[no-untyped-def]
         body,
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/reports/national")
+def national_form():  # type: ignore[no-untyped-def]
+    user = me()
+    national.authorise(user)
+    form = NationalExportForm(formdata=None)
+    form.year.data = datetime.now(report_tz()).year - 1
+    return render_template("reports/national.html", form=form)
+
+
+@bp.post("/reports/national")
+def national_export():  # type: ignore[no-untyped-def]
+    user = me()
+    national.authorise(user)
+    form = NationalExportForm()
+    if not form.validate_on_submit():
+        return render_template("reports/national.html", form=form), 422
+    year = form.year.data
+    if not passwords.verify_password(user.password_hash, form.current_password.data):
+        national.record(user, year, 0, outcome="refused")
+        form.current_password.errors = [_("The password is not correct.")]
+        return render_template("reports/national.html", form=form), 422
+    national.record(user, year, national.count_rows(user, year))
+    # The export's event is committed by the request hook before the first chunk is read.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return Response(
+        national.csv_chunks(app, user.unit_id, year),
+        mimetype="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="national-dv-{user.unit.code}-{year}.csv"'
+        },
     )

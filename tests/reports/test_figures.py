@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from casework.accounts import service as accounts
 from casework.accounts import units
+from casework.accounts import users as user_admin
 from casework.extensions import db
 from casework.policy import NotPermitted
 from casework.reports import service
@@ -109,7 +109,7 @@ def merged(org):  # type: ignore[no-untyped-def]
     c3 = make_unit("C3", "commune", org["D2"])
     officer = make_user("officer.c3", "officer", c3)
     case_at(officer, local(2026, 2, 10, 10, 0), severity="S2")
-    accounts.deactivate_user(None, officer)
+    user_admin.deactivate_user(None, officer)
     units.retire_unit(None, c3, org["C1"])
     db.session.commit()
     return {**org, "C3": c3}
