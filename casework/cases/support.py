@@ -32,7 +32,7 @@ from casework.db import utcnow
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, require
-from casework.referrals.models import Partner, partner_unit
+from casework.referrals.models import Partner, Referral, partner_unit, referral_support
 
 TEXT_MAX = 4000
 # A typed time may run a little ahead of the server's clock.
@@ -411,6 +411,17 @@ def update_support(
 class SupportRow:
     support: Support
     provider: str
+    # The referral that asked the partner for it (DESIGN.md §3: "a partner via referral").
+    referral: Referral | None = None
+
+
+def _referrals_by_support(case: Case) -> dict[object, Referral]:
+    rows = db.session.execute(
+        select(referral_support.c.support_id, Referral)
+        .join(Referral, Referral.id == referral_support.c.referral_id)
+        .where(Referral.case_id == case.id)
+    ).all()
+    return {support_id: referral for support_id, referral in rows}
 
 
 def supports_of(case: Case) -> list[SupportRow]:
@@ -436,13 +447,14 @@ def supports_of(case: Case) -> list[SupportRow]:
         if unit_ids
         else {}
     )
+    via = _referrals_by_support(case) if partner_ids else {}
     out = []
     for row in rows:
         if row.provider_partner_id is not None:
             name = partners.get(row.provider_partner_id, "")
         else:
             name = units.get(row.provider_unit_id or 0, "")
-        out.append(SupportRow(row, name))
+        out.append(SupportRow(row, name, via.get(row.id)))
     return out
 
 

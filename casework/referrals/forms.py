@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework.cases import vocab
@@ -111,3 +119,25 @@ class StayForm(VersionedForm):
         format="%Y-%m-%dT%H:%M",
         validators=[InputRequired(_l("Enter the date and time."))],
     )
+
+
+class DeliveryForm(VersionedForm):
+    """One service of a referral: delivered on a day, or not delivered and why."""
+
+    result = RadioField(
+        _l("Was it delivered?"),
+        validators=[InputRequired(_l("Choose delivered or not delivered."))],
+    )
+    on = DateField(_l("Delivered on"), validators=[Optional()])
+    reason = TextAreaField(
+        _l("Why it was not delivered"),
+        description=SENSITIVE,
+        validators=[Optional(), Length(max=2000)],
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.result.choices = [
+            ("delivered", _l("Delivered")),
+            ("not_delivered", _l("Not delivered")),
+        ]

@@ -24,6 +24,7 @@ from casework.policy import (
     visible_referrals,
 )
 from casework.referrals import packets
+from casework.referrals.delivery import ServiceRow, services_of
 from casework.referrals.models import (
     LIVE_STATUSES,
     Partner,
@@ -44,6 +45,7 @@ class PacketView:
     data: dict[str, Any]
     notes: list[ReferralNote]
     stays: list[ShelterStay]
+    services: list[ServiceRow]
 
 
 def latest_packet(referral: Referral) -> ReferralPacket:
@@ -90,7 +92,12 @@ def read_packet(actor: User, referral: Referral) -> PacketView:
         packet_id=str(packet.id),
     )
     return PacketView(
-        referral, packet, packets.read(packet.content or "{}"), _notes(referral), _stays(referral)
+        referral,
+        packet,
+        packets.read(packet.content or "{}"),
+        _notes(referral),
+        _stays(referral),
+        services_of(referral),
     )
 
 
@@ -159,6 +166,7 @@ class CaseReferral:
     notes: list[ReferralNote]
     stays: list[ShelterStay]
     overdue: bool
+    services: list[ServiceRow]
 
 
 def case_referral(actor: User, referral: Referral) -> CaseReferral:
@@ -179,6 +187,7 @@ def case_referral(actor: User, referral: Referral) -> CaseReferral:
         _notes(referral),
         _stays(referral),
         referral.status == "sent" and referral.answer_due_at < utcnow(),
+        services_of(referral),
     )
 
 

@@ -15,13 +15,21 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from casework.cases.forms import to_local_naive, to_utc, version_of
+from casework.cases.support import local_today
 from casework.cases.views import me, show_errors
 from casework.db import utcnow
 from casework.errors import DomainError
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, require
-from casework.referrals import bp, portal, service, stays
-from casework.referrals.forms import NoteForm, OutcomeForm, ReasonForm, StayForm, VersionedForm
+from casework.referrals import bp, delivery, portal, service, stays
+from casework.referrals.forms import (
+    DeliveryForm,
+    NoteForm,
+    OutcomeForm,
+    ReasonForm,
+    StayForm,
+    VersionedForm,
+)
 from casework.referrals.models import Partner, Referral, ShelterStay
 
 # --- The partner portal ---------------------------------------------------------------------
@@ -57,6 +65,11 @@ def _partner_page(referral: Referral, status: int = 200, **forms: Any):  # type:
         "check_in": StayForm(prefix="check_in"),
         "step": VersionedForm(prefix="step"),
     }
+    for row in view.services:
+        f = DeliveryForm(prefix=f"svc-{row.support.id.hex}", formdata=None)
+        f.version.data = row.support.version
+        f.on.data = local_today()
+        defaults[f"svc-{row.support.id.hex}"] = f
     defaults.update(forms)
     for form in defaults.values():
         if "version" in form._fields and not form.version.data:
@@ -172,6 +185,31 @@ def add_note(referral_id: uuid.UUID):  # type: ignore[no-untyped-def]
         "note",
         lambda: service.add_note(me(), referral, form.body.data),
         _("Note sent to the referring unit."),
+    )
+
+
+@bp.post("/partner/referrals/<uuid:referral_id>/services/<uuid:support_id>")
+def record_service(referral_id: uuid.UUID, support_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    referral = _partner_referral(referral_id)
+    support = delivery.support_of(referral, support_id)
+    if support is None:
+        abort(404)
+    name = f"svc-{support.id.hex}"
+    form = DeliveryForm(prefix=name)
+    return _partner_step(
+        referral,
+        form,
+        name,
+        lambda: delivery.record_delivery(
+            me(),
+            referral,
+            support,
+            result=form.result.data,
+            on=form.on.data,
+            reason=form.reason.data,
+            expected_version=version_of(form),
+        ),
+        _("Service recorded. The referring unit sees it on the case file."),
     )
 
 
