@@ -7,19 +7,15 @@ no page title or URL carries a person's data.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, and_, false, or_, select, union
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from casework import audit
 from casework.audit import Tag
-from casework.cases import bp, service, vocab
+from casework.cases import bp, listing, service, vocab
 from casework.cases.forms import (
     BreakGlassForm,
     ClassifyForm,
@@ -246,85 +242,19 @@ def classify(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     return render_template("cases/classify.html", form=form, case=case), status
 
 
-# --- Lists ------------------------------------------------------------------------------------
+# --- Lists (casework/cases/listing.py pages them, for the web and the API alike) -----------------
 
-
-def _cursor(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """`after` is "<received_at ISO>_<id>" of the last row shown (no personal data)."""
-    if not after:
-        return None
-    try:
-        stamp, _, ident = after.partition("_")
-        return datetime.fromisoformat(stamp), uuid.UUID(ident)
-    except ValueError:
-        abort(400)
-
-
-def _keyset(stmt: Select[Any], after: tuple[datetime, uuid.UUID] | None) -> Select[Any]:
-    """Newest first, after the cursor; one row more than a page tells whether another follows."""
-    if after is not None:
-        moment, last_id = after
-        stmt = stmt.where(
-            or_(
-                Case.received_at < moment,
-                and_(Case.received_at == moment, Case.id < last_id),
-            )
-        )
-    return stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(PAGE_SIZE + 1)
-
-
-def _as_is(stmt: Select[Any]) -> Select[Any]:
-    return stmt
-
-
-def page_query(
-    branches: list[Select[Any]],
-    after: str | None = None,
-    where: Callable[[Select[Any]], Select[Any]] = _as_is,
-) -> Select[Any]:
-    """One page of the cases the policy's branches yield: each branch filtered and paged by key
-    on its own index, then the few rows merged (a single OR of the grants would read every case)."""
-    cursor = _cursor(after)
-    if not branches:
-        return select(Case).where(false())
-    pages = [_keyset(where(b), cursor).with_only_columns(Case.id).subquery() for b in branches]
-    ids = union(*(select(p.c.id) for p in pages))
-    return _keyset(select(Case).where(Case.id.in_(ids)), None)
-
-
-def _page(
-    branches: list[Select[Any]], after: str | None, where: Callable[[Select[Any]], Select[Any]]
-) -> tuple[list[Case], str | None]:
-    # Types are shown on every row: load them with the page, not one query per case.
-    stmt = page_query(branches, after, where).options(selectinload(Case.types))
-    rows = list(db.session.scalars(stmt))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    cursor = f"{rows[-1].received_at.isoformat()}_{rows[-1].id}" if more and rows else None
-    return rows, cursor
-
-
-def _filtered(stmt: Select[Any]) -> Select[Any]:
-    args = request.args
-    if args.get("status") in vocab.STATUSES:
-        stmt = stmt.where(Case.status == args["status"])
-    if args.get("severity") in vocab.SEVERITIES:
-        stmt = stmt.where(Case.severity == args["severity"])
-    if args.get("type") in vocab.CASE_TYPES:
-        from casework.cases.models import CaseType
-
-        stmt = stmt.where(
-            Case.id.in_(select(CaseType.case_id).where(CaseType.code == args["type"]))
-        )
-    if args.get("mine") == "1":
-        stmt = stmt.where(Case.assigned_to_id == current_user.id)
-    return stmt
+PAGE_SIZE = listing.PAGE_SIZE
+_as_is = listing.as_is
+_page = listing.page
+page_query = listing.page_query
 
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
     require(current_user, Permission.CASE_READ)
-    rows, cursor = _page(visible_case_branches(me()), request.args.get("after"), _filtered)
+    where = listing.filters(request.args, me())
+    rows, cursor = _page(visible_case_branches(me()), request.args.get("after"), where)
     audit.record(me(), Tag.CASE_LIST, None, object_type="case_file", shown=len(rows))
     return render_template("cases/index.html", cases=rows, cursor=cursor, vocab=vocab)
 
@@ -333,5 +263,6 @@ def index():  # type: ignore[no-untyped-def]
 def supervision():  # type: ignore[no-untyped-def]
     """De-identified summaries of every case in the reviewer's subtree."""
     require(current_user, Permission.CASE_SUPERVISE)
-    rows, cursor = _page(supervised_case_branches(me()), request.args.get("after"), _filtered)
+    where = listing.filters(request.args, me())
+    rows, cursor = _page(supervised_case_branches(me()), request.args.get("after"), where)
     return render_template("cases/supervision.html", cases=rows, cursor=cursor, vocab=vocab)
