@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from casework import audit
 from casework.audit import Tag
+from casework.crypto.errors import KeyShredded
 from casework.errors import DomainError
 from casework.extensions import db
 from casework.policy import NotPermitted
@@ -20,6 +21,7 @@ TITLES = {
     404: _l("Page not found"),
     405: _l("This action is not allowed here"),
     409: _l("This record has changed"),
+    410: _l("This information has been erased"),
     413: _l("The file or form is too large"),
     422: _l("Please check what you entered"),
     429: _l("Too many attempts"),
@@ -32,11 +34,21 @@ MESSAGES = {
     404: _l("The address may be mistyped, or the page no longer exists."),
     405: _l("Go back and use the buttons on the page."),
     409: _l("Someone else saved a change meanwhile. Reload the page to see it, then try again."),
+    410: _l(
+        "Personal data on this page has been erased for good (crypto-shredded), so it cannot be "
+        "shown. The de-identified record remains for statistics."
+    ),
     413: _l("Files may be at most 20 MB."),
     422: _l("Some information is missing or not valid."),
     429: _l("Wait a few minutes before trying again."),
     500: _l("The error has been logged. Nothing you entered has been saved; please try again."),
 }
+
+
+ERASED_FILE = _l(
+    "This file has been erased for good: the case's data was crypto-shredded. "
+    "It can no longer be downloaded."
+)
 
 
 def error_page(status: int, message: object = None):  # type: ignore[no-untyped-def]
@@ -69,6 +81,26 @@ def init_app(app: Flask) -> None:
             endpoint=request.endpoint or "",
         )
         return error_page(404 if exc.hide else 403)
+
+    @app.errorhandler(KeyShredded)
+    def _erased(exc: KeyShredded):  # type: ignore[no-untyped-def]
+        """Data of an erased case or person: 410 Gone, and the attempt audited (ids only)."""
+        db.session.rollback()
+        args = request.view_args or {}
+        attachment_id = args.get("attachment_id")
+        audit.record(
+            _actor(),
+            Tag.ATTACHMENT_DOWNLOAD if attachment_id else Tag.CASE_VIEW,
+            outcome="refused",
+            object_type="attachment" if attachment_id else "case_file",
+            object_id=attachment_id or args.get("case_id"),
+            reason="erased",
+            case_id=str(args["case_id"]) if "case_id" in args else None,
+            endpoint=request.endpoint or "",
+        )
+        if attachment_id:
+            return error_page(410, ERASED_FILE)
+        return error_page(410)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]

@@ -182,7 +182,13 @@ def download_attachment(actor: User, case: Case, attachment: Attachment) -> Iter
         raise ValueError("attachment of another case")
     require(actor, Permission.CASE_READ, case)
     chunks = files.open_stream(db.session, OWNER_KIND, case.id, uuid.UUID(attachment.storage_name))
-    first = next(chunks, b"")
+    try:
+        first = next(chunks, b"")
+    except FileNotFoundError:
+        # Erasing a case may remove its files too: then the name's key is gone as well, and
+        # reading it raises KeyShredded (answered 410). Otherwise the file really is missing.
+        _ = attachment.filename
+        raise
     audit.record(actor, Tag.ATTACHMENT_DOWNLOAD, attachment, case_id=str(case.id))
     return _resume(first, chunks)
 
