@@ -1,9 +1,14 @@
-"""Signed checkpoints: the chain's head (sequence number and hash) signed with a key of its own.
+"""Signed checkpoints: the chain's head (sequence number and hash) signed with Ed25519.
 
-The signing key is derived (HKDF, its own info string) from a master key, whose id is stored with the
-checkpoint. A checkpoint exported to a small text file and kept outside the database lets anyone with
-the keyring prove later that the log still reaches that sequence number with that hash: a truncated
-or rewritten tail no longer matches.
+The signing key is derived from the primary master key (casework.crypto.signing); its id and public
+key are stored with the checkpoint and written into the exported file, which therefore verifies on
+its own. This instance trusts only the keys its keyring vouches for: those of the master keys it
+holds and the retired ones listed in the keyring file, so a checkpoint stays verifiable after its
+master key is retired and a key put into the database by an attacker is refused. A checkpoint kept
+outside the database proves later that the log still reaches that sequence number with that hash: a
+truncated or rewritten tail no longer matches. docs/audit.md has the formats.
+
+Checkpoints made before Ed25519 (algorithm "hmac-sha256") are still verified with their master key.
 """
 
 from __future__ import annotations
@@ -19,15 +24,21 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from casework.audit.models import AuditCheckpoint, AuditEvent
+from casework.crypto import signing
 from casework.crypto.keyring import Keyring, UnknownKey
 from casework.db import utcnow
 from casework.extensions import db
 
-HKDF_INFO = b"casework/audit/checkpoint/v1"
-SIGNED_DOMAIN = b"casework/audit/checkpoint/v1\x00"
-FILE_HEADER = "casework audit checkpoint v1"
+ED25519 = signing.ALGORITHM
+LEGACY = "hmac-sha256"
+SIGNED_DOMAIN = b"casework/audit/checkpoint/v2\x00"
+FILE_HEADER = "casework audit checkpoint v2"
 EVERY_EVENTS = 1000
 EVERY_MINUTES = 10
+# Before Ed25519: HMAC-SHA256 under a key derived from the master key named by key_id.
+LEGACY_HKDF_INFO = b"casework/audit/checkpoint/v1"
+LEGACY_DOMAIN = b"casework/audit/checkpoint/v1\x00"
+LEGACY_FILE_HEADER = "casework audit checkpoint v1"
 
 
 class CheckpointFileError(Exception):
@@ -36,45 +47,81 @@ class CheckpointFileError(Exception):
 
 @dataclass(frozen=True)
 class SignedHead:
-    """A checkpoint as exported or stored: what is signed, and the signature."""
+    """A checkpoint as exported or stored: what is signed, the signature, and how to check it."""
 
     seq: int
     hash: bytes
     at: datetime
     key_id: str
     signature: bytes
+    algorithm: str = ED25519
+    public_key: bytes | None = None  # as the file or the row carries it: checked, never trusted
 
 
-def _signing_key(material: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(material)
-
-
-def _message(seq: int, head_hash: bytes, at: datetime, key_id: str) -> bytes:
+def _message(domain: bytes, seq: int, head_hash: bytes, at: datetime, key_id: str) -> bytes:
     parts = [
         str(seq).encode(),
         head_hash,
         at.isoformat(timespec="microseconds").encode(),
         key_id.encode(),
     ]
-    return SIGNED_DOMAIN + b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+    return domain + b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 
 
-def sign(keyring: Keyring, seq: int, head_hash: bytes, at: datetime) -> tuple[str, bytes]:
-    """Sign a head with the primary master key's checkpoint key; returns (key id, signature)."""
-    key = keyring.primary
-    mac = hmac.new(_signing_key(key.material), _message(seq, head_hash, at, key.id), hashlib.sha256)
-    return key.id, mac.digest()
+def message(head: SignedHead | AuditCheckpoint) -> bytes:
+    """The bytes an Ed25519 checkpoint signature covers."""
+    return _message(SIGNED_DOMAIN, head.seq, head.hash, head.at, head.key_id)
 
 
-def signature_valid(keyring: Keyring, head: SignedHead | AuditCheckpoint) -> bool:
-    """True when the signature was made by the named master key over exactly these values."""
+def sign(keyring: Keyring, seq: int, head_hash: bytes, at: datetime) -> SignedHead:
+    """Sign a head with the primary master key's checkpoint signing key."""
+    signer = signing.signer_for(keyring.primary)
+    signature = signer.sign(_message(SIGNED_DOMAIN, seq, head_hash, at, signer.key_id))
+    return SignedHead(seq, head_hash, at, signer.key_id, signature, ED25519, signer.public)
+
+
+def signature_valid(
+    keyring: Keyring,
+    head: SignedHead | AuditCheckpoint,
+    trusted_keys: dict[str, signing.Trusted] | None = None,
+) -> bool:
+    """True when a key this keyring trusts signed exactly these values (and, when the head carries
+    a public key, it is that trusted key). trusted_keys: signing.trusted_keys(keyring), computed
+    once by a caller that checks many."""
+    if head.algorithm == LEGACY:
+        return _legacy_valid(keyring, head)
+    if head.algorithm != ED25519:
+        return False
+    if trusted_keys is None:
+        trusted_keys = signing.trusted_keys(keyring)
+    trusted = trusted_keys.get(head.key_id)
+    if trusted is None or (trusted.upto_seq is not None and head.seq > trusted.upto_seq):
+        return False
+    if head.public_key is not None and not hmac.compare_digest(head.public_key, trusted.public):
+        return False
+    return signing.signature_ok(trusted.public, head.signature, message(head))
+
+
+def valid_on_its_own(head: SignedHead) -> bool:
+    """An exported file checked with nothing but itself: its key id is its public key's fingerprint
+    and the signature holds. (Whether to trust that key is another question: signature_valid.)"""
+    if head.algorithm != ED25519 or head.public_key is None:
+        return False
+    if signing.key_id_of(head.public_key) != head.key_id:
+        return False
+    return signing.signature_ok(head.public_key, head.signature, message(head))
+
+
+def _legacy_valid(keyring: Keyring, head: SignedHead | AuditCheckpoint) -> bool:
     try:
         material = keyring.get(head.key_id).material
     except UnknownKey:
         return False
-    expected = hmac.new(
-        _signing_key(material), _message(head.seq, head.hash, head.at, head.key_id), hashlib.sha256
-    ).digest()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=LEGACY_HKDF_INFO).derive(
+        material
+    )
+    signed = _message(LEGACY_DOMAIN, head.seq, head.hash, head.at, head.key_id)
+    expected = hmac.new(key, signed, hashlib.sha256).digest()
     return hmac.compare_digest(expected, head.signature)
 
 
@@ -84,17 +131,19 @@ def _keyring() -> Keyring:
 
 def make_checkpoint(event: AuditEvent) -> AuditCheckpoint:
     """Sign the chain's head at this (inserted) event, in the caller's transaction."""
-    at = utcnow()
-    key_id, signature = sign(_keyring(), event.seq, event.hash, at)
-    checkpoint = AuditCheckpoint(
-        seq=event.seq, hash=event.hash, at=at, key_id=key_id, signature=signature
-    )
+    head = sign(_keyring(), event.seq, event.hash, utcnow())
+    values = {
+        "seq": head.seq,
+        "hash": head.hash,
+        "at": head.at,
+        "key_id": head.key_id,
+        "signature": head.signature,
+        "algorithm": head.algorithm,
+        "public_key": head.public_key,
+    }
     # Inserted, not tracked by the session (like the events): nothing may update it later.
-    db.session.connection().execute(
-        insert(AuditCheckpoint.__table__),
-        {"seq": event.seq, "hash": event.hash, "at": at, "key_id": key_id, "signature": signature},
-    )
-    return checkpoint
+    db.session.connection().execute(insert(AuditCheckpoint.__table__), values)
+    return AuditCheckpoint(**values)
 
 
 def due(seq: int, last_at: datetime | None) -> bool:
@@ -116,20 +165,31 @@ def latest() -> AuditCheckpoint | None:
 
 def export_text(head: SignedHead | AuditCheckpoint) -> str:
     """The small text file kept outside the database (no personal data: numbers and hashes)."""
-    return (
-        f"{FILE_HEADER}\n"
-        f"seq: {head.seq}\n"
-        f"hash: {head.hash.hex()}\n"
-        f"at: {head.at.isoformat(timespec='microseconds')}\n"
-        f"key_id: {head.key_id}\n"
-        f"signature: {head.signature.hex()}\n"
+    if head.algorithm == LEGACY:
+        return _fields_text(LEGACY_FILE_HEADER, head, ("seq", "hash", "at", "key_id", "signature"))
+    return _fields_text(
+        FILE_HEADER,
+        head,
+        ("seq", "hash", "at", "algorithm", "key_id", "public_key", "signature"),
     )
+
+
+def _fields_text(header: str, head: SignedHead | AuditCheckpoint, names: tuple[str, ...]) -> str:
+    lines = [header]
+    for name in names:
+        value = getattr(head, name)
+        if isinstance(value, bytes):
+            value = value.hex()
+        elif isinstance(value, datetime):
+            value = value.isoformat(timespec="microseconds")
+        lines.append(f"{name}: {value}")
+    return "\n".join(lines) + "\n"
 
 
 def parse_export(text: str) -> SignedHead:
     """Read an exported checkpoint; raises CheckpointFileError when it is not one."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if not lines or lines[0] != FILE_HEADER:
+    if not lines or lines[0] not in (FILE_HEADER, LEGACY_FILE_HEADER):
         raise CheckpointFileError(f"the first line must be {FILE_HEADER!r}")
     fields: dict[str, str] = {}
     for line in lines[1:]:
@@ -137,6 +197,7 @@ def parse_export(text: str) -> SignedHead:
         if not sep:
             raise CheckpointFileError(f"not a 'name: value' line: {line[:40]!r}")
         fields[name.strip()] = value.strip()
+    legacy = lines[0] == LEGACY_FILE_HEADER
     try:
         head = SignedHead(
             seq=int(fields["seq"]),
@@ -144,6 +205,8 @@ def parse_export(text: str) -> SignedHead:
             at=datetime.fromisoformat(fields["at"]),
             key_id=fields["key_id"],
             signature=bytes.fromhex(fields["signature"]),
+            algorithm=LEGACY if legacy else fields["algorithm"],
+            public_key=None if legacy else bytes.fromhex(fields["public_key"]),
         )
     except KeyError as exc:
         raise CheckpointFileError(f"missing field {exc.args[0]!r}") from None
@@ -151,6 +214,8 @@ def parse_export(text: str) -> SignedHead:
         raise CheckpointFileError("a field is malformed") from None
     if head.seq < 1 or len(head.hash) != 32 or head.at.tzinfo is None:
         raise CheckpointFileError("a field is out of range")
+    if not legacy and (head.algorithm != ED25519 or len(head.public_key or b"") != 32):
+        raise CheckpointFileError("only Ed25519 checkpoints with a 32-byte public key are read")
     return head
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
 
 from casework.audit import checkpoints
+from casework.audit.models import AuditCheckpoint
 from casework.audit.service import record
 from casework.audit.tags import Tag
 from casework.audit.verify import BATCH, RANGE, Report, head_seq, verify_database
+from casework.crypto import signing
 from casework.extensions import db
 
 
@@ -116,3 +121,33 @@ def checkpoint_command(export_file: Path | None) -> None:
         f"Checkpoint at seq {checkpoint.seq:,} signed with key {checkpoint.key_id}"
         + (f"; written to {export_file}." if export_file is not None else ".")
     )
+
+
+@audit_group.command("keys")
+@with_appcontext
+def keys_command() -> None:
+    """List the checkpoint signing keys this instance trusts (public keys only)."""
+    keyring = current_app.config["MASTER_KEYRING"]
+    last = dict(
+        db.session.execute(
+            select(AuditCheckpoint.key_id, func.max(AuditCheckpoint.seq))
+            .where(AuditCheckpoint.algorithm == checkpoints.ED25519)
+            .group_by(AuditCheckpoint.key_id)
+        ).all()
+    )
+    for master in keyring.keys.values():
+        signer = signing.signer_for(master)
+        role = "primary" if master.id == keyring.primary_id else "held"
+        signed = last.get(signer.key_id)
+        # What a keyring kept by hand (CASEWORK_MASTER_KEYS) needs before removing the master key.
+        upto = f"; last signed seq {signed}" if signed else "; has signed nothing"
+        click.echo(f"{signer.key_id}  {_b64(signer.public)}  {role} (master key {master.id}){upto}")
+    for retired in keyring.retired_signers.values():
+        click.echo(
+            f"{retired.id}  {_b64(retired.public)}  retired: checkpoints up to seq "
+            f"{retired.upto_seq:,}"
+        )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")

@@ -62,7 +62,12 @@ class AuditEvent(db.Model):
 
 
 class AuditCheckpoint(db.Model):
-    """The chain's head hash at one sequence number, signed with a key derived from a master key."""
+    """The chain's head hash at one sequence number, signed with a key derived from a master key.
+
+    Ed25519 (algorithm "ed25519"): key_id names the signing key, public_key is a copy of its public
+    half for exports (never trusted: verification takes the key from the keyring). Rows made before
+    Ed25519 are "hmac-sha256", keyed by the master key named in key_id, and have no public key.
+    """
 
     __tablename__ = "audit_checkpoint"
 
@@ -75,7 +80,9 @@ class AuditCheckpoint(db.Model):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     key_id: Mapped[str] = mapped_column(String(64))
-    signature: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    algorithm: Mapped[str] = mapped_column(String(16), server_default="hmac-sha256")
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     def __repr__(self) -> str:
         return f"<AuditCheckpoint seq={self.seq}>"

@@ -24,6 +24,7 @@ from flask import current_app
 
 from casework.audit import checkpoints
 from casework.audit.service import GENESIS, event_hash
+from casework.crypto import signing
 from casework.extensions import db
 
 BATCH = 10_000
@@ -366,7 +367,8 @@ class Reader:
 
     def checkpoints(self) -> list[Any]:
         return self._all(
-            "SELECT seq, hash, at, key_id, signature FROM audit_checkpoint ORDER BY seq"
+            "SELECT seq, hash, at, key_id, signature, algorithm, public_key "
+            "FROM audit_checkpoint ORDER BY seq"
         )
 
     def batches(self, lo: int, hi: int, batch: int = BATCH) -> Iterator[list[Any]]:
@@ -411,18 +413,25 @@ def fetch_rows(upto: int | None = None) -> list[Any]:
 def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
     """The stored checkpoints as anchors, and a problem for each whose signature fails."""
     keyring = current_app.config["MASTER_KEYRING"]
+    trusted = signing.trusted_keys(keyring)
     anchors: list[Anchor] = []
     problems: list[Problem] = []
-    for seq, head_hash, at, key_id, signature in reader.checkpoints():
+    for seq, head_hash, at, key_id, signature, algorithm, public in reader.checkpoints():
         name = f"the stored checkpoint at event {seq}"
         try:
             head = checkpoints.SignedHead(
-                seq, _hash_value(head_hash, "hash"), stored_time(at), key_id, bytes(signature)
+                seq,
+                _hash_value(head_hash, "hash"),
+                stored_time(at),
+                key_id,
+                bytes(signature),
+                algorithm,
+                None if public is None else bytes(public),
             )
         except (Unreadable, TypeError):
             problems.append(Problem(seq, f"{name} cannot be read"))
             continue
-        if not checkpoints.signature_valid(keyring, head):
+        if not checkpoints.signature_valid(keyring, head, trusted):
             problems.append(Problem(seq, f"{name} has no valid signature"))
             continue
         anchors.append(Anchor(seq, head.hash, name))

@@ -3,7 +3,12 @@
 The keyring comes from the CASEWORK_MASTER_KEYS environment variable or from
 instance/keys/master.json, both in the same JSON form::
 
-    {"primary": "mk-20261129-1a2b", "keys": [{"id": "mk-20261129-1a2b", "key": "<base64>"}]}
+    {"primary": "mk-20261129-1a2b", "keys": [{"id": "mk-20261129-1a2b", "key": "<base64>"}],
+     "checkpoint_keys": [{"id": "ck-…", "public": "<base64>", "upto_seq": 41000}]}
+
+`checkpoint_keys` (optional) holds public keys only: the audit-checkpoint signing keys of master keys
+that have been retired, each trusted for the checkpoints it signed up to `upto_seq` (see
+docs/audit.md). Rotation writes them; nothing secret is in them.
 """
 
 from __future__ import annotations
@@ -35,9 +40,19 @@ class MasterKey:
 
 
 @dataclass(frozen=True)
+class RetiredSigner:
+    """The public half of a retired master key's checkpoint signing key, and how far it vouches."""
+
+    id: str
+    public: bytes
+    upto_seq: int
+
+
+@dataclass(frozen=True)
 class Keyring:
     primary_id: str
     keys: dict[str, MasterKey] = field(repr=False)
+    retired_signers: dict[str, RetiredSigner] = field(default_factory=dict)
 
     @property
     def primary(self) -> MasterKey:
@@ -79,7 +94,24 @@ def parse_keyring(text: str) -> Keyring:
         keys[key_id] = MasterKey(key_id, material)
     if primary not in keys:
         raise KeyringError(f"The primary master key {primary!r} is not in the keyring.")
-    return Keyring(primary, keys)
+    return Keyring(primary, keys, _retired_signers(data.get("checkpoint_keys", [])))
+
+
+def _retired_signers(entries: object) -> dict[str, RetiredSigner]:
+    signers: dict[str, RetiredSigner] = {}
+    try:
+        for entry in entries:  # type: ignore[attr-defined]
+            public = base64.b64decode(entry["public"], validate=True)
+            signer = RetiredSigner(str(entry["id"]), public, int(entry["upto_seq"]))
+            if len(public) != KEY_BYTES or signer.upto_seq < 0 or signer.id in signers:
+                raise ValueError
+            signers[signer.id] = signer
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise KeyringError(
+            "A checkpoint_keys entry is malformed (need a unique id, a 32-byte base64 public key "
+            "and upto_seq)."
+        ) from None
+    return signers
 
 
 def load_keyring(env_value: str | None, path: Path) -> Keyring:
@@ -99,16 +131,23 @@ def new_key_id() -> str:
 
 
 def keyring_json(keyring: Keyring) -> str:
-    return json.dumps(
-        {
-            "primary": keyring.primary_id,
-            "keys": [
-                {"id": k.id, "key": base64.b64encode(k.material).decode("ascii")}
-                for k in keyring.keys.values()
-            ],
-        },
-        indent=2,
-    )
+    data: dict[str, object] = {
+        "primary": keyring.primary_id,
+        "keys": [
+            {"id": k.id, "key": base64.b64encode(k.material).decode("ascii")}
+            for k in keyring.keys.values()
+        ],
+    }
+    if keyring.retired_signers:
+        data["checkpoint_keys"] = [
+            {
+                "id": s.id,
+                "public": base64.b64encode(s.public).decode("ascii"),
+                "upto_seq": s.upto_seq,
+            }
+            for s in keyring.retired_signers.values()
+        ]
+    return json.dumps(data, indent=2)
 
 
 def write_new_keyring(path: Path) -> Keyring:

@@ -25,12 +25,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import bindparam, func, inspect, select, text, update
 
-from casework.crypto import blindindex, datakeys, fields, secretbox
+from casework.crypto import blindindex, datakeys, fields, secretbox, signing
 from casework.crypto.errors import KeyShredded
 from casework.crypto.keyring import (
     KEY_BYTES,
     Keyring,
     MasterKey,
+    RetiredSigner,
     keyring_json,
     new_key_id,
 )
@@ -120,7 +121,7 @@ def add_primary_key(app: Flask) -> MasterKey:
     path = _keyring_path(app)
     old: Keyring = app.config["MASTER_KEYRING"]
     key = MasterKey(new_key_id(), os.urandom(KEY_BYTES))
-    _install(app, path, Keyring(key.id, {**old.keys, key.id: key}))
+    _install(app, path, Keyring(key.id, {**old.keys, key.id: key}, old.retired_signers))
     log.info("master key %s added as primary", key.id)
     return key
 
@@ -167,8 +168,12 @@ def usage(app: Flask) -> dict[str, Usage]:
         ):
             out.setdefault(key_id, Usage()).indexed_rows += count
     if "audit_checkpoint" in _tables():
+        # Only the HMAC checkpoints made before Ed25519 need their master key to be verified.
         for key_id, count in db.session.execute(
-            text("SELECT key_id, count(*) FROM audit_checkpoint GROUP BY key_id")
+            text(
+                "SELECT key_id, count(*) FROM audit_checkpoint "
+                "WHERE algorithm = 'hmac-sha256' GROUP BY key_id"
+            )
         ):
             out.setdefault(key_id, Usage()).checkpoints = count
     return out
@@ -408,8 +413,26 @@ def retire_unused(
             retired.append(key_id)
     if retired:
         remaining = {k: v for k, v in keyring.keys.items() if k not in retired}
-        _install(app, _keyring_path(app), Keyring(keyring.primary_id, remaining))
+        signers = {**keyring.retired_signers, **_signers_to_keep(keyring, retired)}
+        _install(app, _keyring_path(app), Keyring(keyring.primary_id, remaining, signers))
         for key_id in retired:
             audit.record(actor, Tag.KEYS_RETIRE, object_type="master_key", object_id=key_id)
             log.info("master key %s retired", key_id)
     return retired, kept
+
+
+def _signers_to_keep(keyring: Keyring, retired: list[str]) -> dict[str, RetiredSigner]:
+    """The public checkpoint keys of the master keys being retired that signed any checkpoint, each
+    trusted up to the last sequence number it signed: old checkpoints stay verifiable, and a leaked
+    retired key cannot vouch for anything newer."""
+    if "audit_checkpoint" not in _tables():
+        return {}
+    kept = {}
+    for key_id in retired:
+        signer = signing.signer_for(keyring.keys[key_id])
+        upto = db.session.execute(
+            text("SELECT max(seq) FROM audit_checkpoint WHERE key_id = :k"), {"k": signer.key_id}
+        ).scalar()
+        if upto is not None:
+            kept[signer.key_id] = RetiredSigner(signer.key_id, signer.public, int(upto))
+    return kept

@@ -3,7 +3,7 @@
 Cheap enough for every start (a few indexed queries and one unwrap per master key in use):
 1. the keyring is present and every key has 32 bytes (load_config already refuses otherwise);
 2. the code still decrypts a known-answer value (a committed vector under a test-only key);
-3. every master key id named by a data key, a sealed second-factor seed or an audit checkpoint is
+3. every master key id named by a data key, a sealed second-factor seed or an HMAC audit checkpoint is
    in the keyring;
 4. for every master key in use, one of the data keys it wraps unwraps (AES key wrap carries its own
    integrity check: a wrong key with the right id fails here, not at the first case opened);
@@ -73,7 +73,9 @@ def _keys_in_use(tables: set[str]) -> dict[str, str]:
             except CryptoError:
                 raise SelfCheckFailed("a sealed second-factor seed is malformed") from None
     if "audit_checkpoint" in tables:
-        for (key_id,) in db.session.execute(text("SELECT DISTINCT key_id FROM audit_checkpoint")):
+        # Ed25519 checkpoints name a signing key, not a master key: only the older HMAC ones count.
+        legacy = "SELECT DISTINCT key_id FROM audit_checkpoint WHERE algorithm = 'hmac-sha256'"
+        for (key_id,) in db.session.execute(text(legacy)):
             used.setdefault(key_id, "audit checkpoints")
     return used
 

@@ -17,6 +17,7 @@ from casework import audit
 from casework.audit import Tag, checkpoints
 from casework.audit.models import AuditCheckpoint, AuditEvent
 from casework.audit.service import event_hash
+from casework.crypto import signing
 from casework.crypto.keyring import parse_keyring
 from casework.db import utcnow
 from casework.extensions import db
@@ -34,8 +35,9 @@ def test_a_checkpoint_is_signed_every_1000_events(ctx):
     # The first event has nothing before it to wait for; then every thousandth.
     assert _seqs() == [1, 1000]
     keyring = current_app.config["MASTER_KEYRING"]
+    signer = signing.signer_for(keyring.primary)
     for cp in db.session.scalars(select(AuditCheckpoint)):
-        assert cp.key_id == "mk-test"
+        assert (cp.algorithm, cp.key_id, cp.public_key) == ("ed25519", signer.key_id, signer.public)
         assert cp.hash == db.session.get(AuditEvent, cp.seq).hash
         assert checkpoints.signature_valid(keyring, cp)
 
@@ -73,8 +75,11 @@ def test_a_signature_holds_for_exactly_what_was_signed(ctx):
         {"seq": head.seq + 1},
         {"hash": bytes(32)},
         {"at": head.at + timedelta(microseconds=1)},
-        {"key_id": "mk-other"},
-        {"signature": bytes(32)},
+        {"key_id": "ck-0000000000000000"},
+        {"signature": bytes(64)},
+        {"signature": head.signature[:32]},
+        {"algorithm": "hmac-sha256"},
+        {"algorithm": "none"},
     ):
         assert not checkpoints.signature_valid(keyring, dataclasses.replace(head, **change))
     other_key = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -84,13 +89,19 @@ def test_a_signature_holds_for_exactly_what_was_signed(ctx):
     assert not checkpoints.signature_valid(other, head)
 
 
-def test_the_checkpoint_key_is_derived_for_checkpoints_alone(ctx):
-    material = current_app.config["MASTER_KEYRING"].primary.material
-    key = checkpoints._signing_key(material)
-    assert key != material and len(key) == 32
+def test_the_signing_key_is_derived_from_the_master_key_for_checkpoints_alone(ctx):
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
     from casework.crypto import secretbox
 
-    assert key != secretbox._derive(material, "audit/checkpoint")
+    master = current_app.config["MASTER_KEYRING"].primary
+    signer = signing.signer_for(master)
+    again = signing.signer_for(master)  # every process derives the same key
+    assert (signer.key_id, signer.public) == (again.key_id, again.public)
+    assert signer.key_id == signing.key_id_of(signer.public)
+    seed = signer.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    assert seed != master.material and len(seed) == 32
+    assert seed != secretbox._derive(master.material, "audit/checkpoint")
 
 
 @pytest.mark.parametrize("text", ["", "hello\n", "casework audit checkpoint v1\nseq: x\n"])
@@ -227,4 +238,8 @@ def test_checkpoint_export_to_the_screen_is_a_small_text(app):
     result = app.test_cli_runner().invoke(args=["audit", "checkpoint", "--export", "-"])
     assert result.exit_code == 0
     head = checkpoints.parse_export(result.stdout)
-    assert head.key_id == "mk-test" and len(result.stdout.splitlines()) == 6
+    assert len(result.stdout.splitlines()) == 8 and head.algorithm == "ed25519"
+    # The file carries its public key: it checks on its own, with nothing from this server.
+    assert head.key_id == signing.key_id_of(head.public_key)
+    assert checkpoints.valid_on_its_own(head)
+    assert not checkpoints.valid_on_its_own(dataclasses.replace(head, seq=head.seq + 1))

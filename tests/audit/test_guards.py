@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import exc, select, text
 
 from casework import audit
-from casework.audit import Tag
+from casework.audit import Tag, checkpoints
 from casework.audit.models import AuditCheckpoint, AuditEvent
 from casework.extensions import db
 from tests.audit.chain import dialect
@@ -85,13 +85,15 @@ def _guards() -> list[tuple[str, ...]]:
         return [tuple(row) for row in conn.execute(text(sql))]
 
 
-def test_the_migration_builds_the_same_guards_as_the_models(app):
+def test_the_migration_builds_the_same_guards_as_the_models(app, monkeypatch):
     with app.app_context():
         from_models = _guards()
         assert len(from_models) == 4
         drop_everything()
         upgrade(directory=MIGRATIONS, revision=REVISION)
         assert _guards() == from_models
+        # Events only: the checkpoint table's later columns are not there at this revision.
+        monkeypatch.setattr(checkpoints, "due", lambda seq, last_at: False)
         _two_events()
         _refused("UPDATE audit_event SET outcome = 'ok'")
         _refused("DELETE FROM audit_event")

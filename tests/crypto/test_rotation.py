@@ -159,9 +159,9 @@ def test_rotation_reseals_second_factor_seeds(cctx: Flask) -> None:
     assert (
         secretbox.unseal(keyring, TOTP_PURPOSE, f"user:{user.id}", user.totp_secret_sealed) == seed
     )
-    # Audit checkpoints signed with the old key keep it in the keyring (they cannot be re-signed).
-    if report.kept:
-        assert report.kept[old].checkpoints > 0 and report.kept[old].movable == 0
+    # Audit checkpoints signed under the old key do not keep it: their public key stays instead.
+    assert report.retired == [old] and report.kept == {}
+    assert keyring.retired_signers
 
 
 def test_a_keyring_from_the_environment_is_not_rotated(tmp_path: Path) -> None:
