@@ -228,8 +228,13 @@ def demo_command() -> None:
 
     if current_app.config["ENV_NAME"] == "production":
         _fail("the demo organisation is refused in production (set CASEWORK_ENV=development)")
+    from casework import demo_cases
+
     logins = demo.load()
     db.session.commit()
+    if made := demo_cases.load():
+        db.session.commit()
+        click.echo(f"{made} demo cases recorded (invented people).")
     demo.print_logins(logins)
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.accounts.models import User, UserSession
+from casework.cases.models import Case
+from casework.cases.workflow import service as workflow
+from casework.demo import DEMO_PASSWORD
 from casework.extensions import db
+from casework.referrals.models import Referral
 from tests.conftest import get_user, make_tree, make_user
 
 
@@ -91,7 +95,32 @@ def test_demo_loads_every_role_and_prints_the_logins(app):
         assert get_user("reviewer.vl").totp_enabled
     # Loading twice creates nothing new and prints the same logins.
     again = app.test_cli_runner().invoke(args=["demo"])
-    assert again.exit_code == 0 and again.output == result.output
+    assert again.exit_code == 0
+    assert again.output == result.output.replace("5 demo cases recorded (invented people).\n", "")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 5
+
+
+def test_demo_cases_stand_at_every_stage_of_the_workflow(app, browser):
+    app.config["ENV_NAME"] = "development"
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        statuses = sorted(db.session.scalars(select(Case.status)))
+        assert statuses == ["active", "active", "closed", "closure_requested", "open"]
+        district = get_user("reviewer.vl")
+        assert len(workflow.received_quick_reports(district)) == 1
+        pending = [c for c in db.session.scalars(select(Case)) if workflow.pending_escalation(c)]
+        assert len(pending) == 1
+        referred = db.session.scalars(select(Referral)).all()
+        assert [r.status for r in referred] == ["sent"]
+        lh_unit = get_user("officer.lh").unit_id
+        lh_codes = set(db.session.scalars(select(Case.code).where(Case.owning_unit_id == lh_unit)))
+        other_codes = set(db.session.scalars(select(Case.code))) - lh_codes
+    # The commune officer finds her unit's two cases on her list, and no other unit's.
+    assert browser.login("officer.lh", DEMO_PASSWORD).status_code == 303
+    listing = browser.get("/cases/").get_data(as_text=True)
+    assert len(lh_codes) == 2 and all(code in listing for code in lh_codes)
+    assert len(other_codes) == 3 and not any(code in listing for code in other_codes)
 
 
 def test_demo_is_refused_in_production(app):
