@@ -306,6 +306,10 @@ class TimelineEntry:
     action: Action
     corrected: list[Action] = field(default_factory=list)  # the versions it replaces, newest first
 
+    @property
+    def at(self) -> datetime:
+        return self.action.occurred_at
+
 
 def timeline_of(case: Case) -> list[TimelineEntry]:
     """The timeline, newest first: each current entry with the entries it corrected."""
@@ -332,9 +336,14 @@ def timeline_of(case: Case) -> list[TimelineEntry]:
 
 
 def for_file(actor: User, case: Case) -> dict[str, Any]:
-    """The assessments and actions part of the case file page."""
+    """The assessments and actions part of the case file page; the actions timeline also shows
+    the steps of the case's referrals."""
+    from casework.referrals.portal import referral_events  # referrals build on cases
+
+    entries: list[Any] = [*timeline_of(case), *referral_events(case)]
+    entries.sort(key=lambda e: e.at, reverse=True)  # stable: the order among equal times stays
     return {
         "assessments": assessments_of(case),
-        "actions": timeline_of(case),
+        "actions": entries,
         "reconciliation_barred": reconciliation_barred(case),
     }

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from casework import audit
@@ -228,3 +230,39 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
         ],
         "can_send": can(actor, Permission.REFERRAL_SEND, case) and case.status != "closed",
     }
+
+
+# --- The case's actions timeline ---------------------------------------------------------------
+
+
+EVENT_LABELS = {
+    "sent": _l("Referral sent"),
+    "accepted": _l("Referral accepted"),
+    "declined": _l("Referral declined"),
+    "completed": _l("Referral completed"),
+    "withdrawn": _l("Referral withdrawn"),
+}
+
+
+@dataclass(frozen=True)
+class ReferralEvent:
+    """A step of a referral in the case's actions timeline: what the file's referrals section
+    shows already (partner, services, when), never the packet, reasons or outcome."""
+
+    at: datetime
+    kind: str  # sent, accepted, declined, completed, withdrawn
+    referral: Referral
+    is_referral: ClassVar[bool] = True  # tells the timeline template it is not an action
+
+
+def referral_events(case: Case) -> list[ReferralEvent]:
+    """Each referral's sending, answer, completion and withdrawal, newest first."""
+    events = []
+    for referral in referrals_of(case):
+        steps = [("sent", referral.sent_at)]
+        if referral.answered_at is not None:
+            answer = "declined" if referral.status == "declined" else "accepted"
+            steps.append((answer, referral.answered_at))
+        steps += [("completed", referral.completed_at), ("withdrawn", referral.withdrawn_at)]
+        events += [ReferralEvent(at, kind, referral) for kind, at in steps if at is not None]
+    return sorted(events, key=lambda e: e.at, reverse=True)

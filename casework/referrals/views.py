@@ -47,6 +47,7 @@ def _globals() -> dict[str, Any]:
         "field_labels": packets.FIELD_LABELS,
         "eligibility_levels": packets.ELIGIBILITY_LEVELS,
         "eligibility_reasons": packets.ELIGIBILITY_REASONS,
+        "referral_event_labels": portal.EVENT_LABELS,
     }
 
 
