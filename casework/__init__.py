@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, session
+from flask import Flask, has_request_context, request, session
 
 from casework.config import ConfigError, load_config
 
@@ -21,6 +21,9 @@ def _select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return languages[0]
+    if request.path.startswith("/api/"):
+        # API clients have no session: they say their language in Accept-Language.
+        return request.accept_languages.best_match(languages) or languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -50,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Every model module is imported here so that metadata is complete for Alembic and create_all.
     from casework.accounts import models as _accounts_models  # noqa: F401
+    from casework.api import models as _api_models  # noqa: F401
     from casework.audit import models as _audit_models  # noqa: F401
     from casework.cases import models as _case_models  # noqa: F401
     from casework.cases.workflow import models as _workflow_models  # noqa: F401
@@ -84,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.admin import bp as admin_bp
     from casework.admin import partner_views as _partner_views  # noqa: F401 (routes)
     from casework.admin import views as _admin_views  # noqa: F401 (routes)
+    from casework.api import token_views as _token_views  # noqa: F401 (account pages)
     from casework.audit import bp as audit_bp
     from casework.audit import views as _audit_views  # noqa: F401 (routes)
     from casework.cases import attachment_views as _attachment_views  # noqa: F401 (routes)
@@ -109,6 +114,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(workflow_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(reports_bp)
+
+    from casework.api import init_app as init_api
+
+    init_api(app)  # /api/v1: bearer tokens only, so no CSRF token (and no cookie) is taken there
 
     errors_web.init_app(app)
 

@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     # Unit levels, from the top. The national tree since 2025 skips "district".
     "UNIT_LEVELS": ["central", "province", "district", "commune"],
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # JSON API: token lifetime (days, at most), requests per token per minute, body size (bytes).
+    "API_TOKEN_MAX_DAYS": 90,
+    "API_RATE_PER_MINUTE": 120,
+    "API_MAX_CONTENT_LENGTH": 64 * 1024,
     # Decision 2605 workflow (DOMAIN.md defaults): which severities need a quick report, how fast,
     # and which go on to central.
     "QUICK_REPORT_SEVERITIES": ["S3", "S4"],

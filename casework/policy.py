@@ -137,6 +137,7 @@ def in_subtree(unit: Unit | None, root_id: int | None) -> bool:
 def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     """The object rules. An object with no rule here is refused: default deny."""
     from casework.accounts.models import Unit, User
+    from casework.api.models import ApiToken
     from casework.cases.models import Case
     from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
     from casework.referrals.models import Partner, Referral
@@ -157,6 +158,9 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
         )
     if isinstance(obj, ClosureRequest):
         return permission == Permission.CLOSURE_DECIDE and _decides_closure(user, obj)
+    if isinstance(obj, ApiToken):
+        # A personal access token is its owner's alone: nobody else lists or revokes it.
+        return permission == Permission.ACCOUNT_SELF and obj.user_id == user.id
     if permission == Permission.CASE_CREATE and isinstance(obj, Unit):
         # A case is opened at one's own unit, never on another unit's behalf.
         return obj.id == user.unit_id and not obj.is_retired

@@ -80,8 +80,17 @@ def is_public_endpoint(app: Flask, endpoint: str | None) -> bool:
     return bool(getattr(view, "_public", False))
 
 
+def is_api_request() -> bool:
+    """The JSON API (/api/…) knows only bearer tokens: a session cookie is never read there."""
+    return request.path.startswith("/api/")
+
+
 @login_manager.request_loader
 def _load_user_from_session(_request: object) -> User | None:
+    if is_api_request():
+        from casework.api import auth as api_auth
+
+        return api_auth.user_from_bearer()
     token = session.get("sid")
     if not token:
         return None
@@ -141,6 +150,10 @@ def init_app(app: Flask) -> None:
     def _default_deny() -> Response | None:
         if is_public_endpoint(current_app, request.endpoint):
             return None
+        if is_api_request():
+            from casework.api import auth as api_auth
+
+            return api_auth.gate()  # a problem document instead of a redirect to the login page
         if not current_user.is_authenticated:
             if g.get("session_expired"):
                 flash(_("Your session has ended. Please sign in again."), "info")

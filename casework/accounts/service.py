@@ -239,6 +239,10 @@ def end_session(sess: UserSession) -> None:
 
 
 def end_all_sessions(user: User, reason: str) -> int:
+    """End every session; her API tokens go with them (deactivation, password change or reset)."""
+    from casework.api.tokens import revoke_all
+
+    revoke_all(user, reason)
     return db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))

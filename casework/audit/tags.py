@@ -96,3 +96,7 @@ class Tag(StrEnum):
     REPORT_VIEW = "report:report:view"
     REPORT_EXPORT = "report:report:export"
     NATIONAL_EXPORT = "report:national:export"
+    # The JSON API: personal access tokens and one event per request (method, endpoint, status).
+    API_TOKEN_CREATE = "api:token:create"
+    API_TOKEN_REVOKE = "api:token:revoke"
+    API_REQUEST = "api:request:call"

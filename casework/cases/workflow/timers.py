@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from casework.accounts.models import User
 from casework.cases.models import Action, Assessment, Case, FollowUp, Support
 from casework.cases.workflow.models import QuickReport
 from casework.db import utcnow
@@ -249,6 +250,20 @@ def open_items(
             if deadline.done_at is None and deadline.due_at <= now + horizon:
                 items.append((by_id[case_id], deadline))
     return sorted(items, key=lambda pair: pair[1].due_at)
+
+
+BOARD_CASES_MAX = 2000
+
+
+def board(user: User) -> list[tuple[Case, Deadline]]:
+    """The deadlines board: due and overdue items of the unit's cases; for reviewers, the whole
+    subtree (the web page and the API both show this)."""
+    from casework.policy import Permission, Role, require, supervised_cases, visible_cases
+
+    require(user, Permission.CASE_READ)
+    stmt = supervised_cases(user) if user.role == Role.REVIEWER else visible_cases(user)
+    cases = list(db.session.scalars(stmt.where(Case.status != "closed").limit(BOARD_CASES_MAX)))
+    return open_items(cases)
 
 
 def notify_overdue(now: datetime | None = None, batch: int = 500) -> int:
