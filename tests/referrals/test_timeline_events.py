@@ -51,6 +51,9 @@ def test_a_referrals_steps_appear_in_the_actions_timeline_newest_first(app, org,
     assert f"/cases/{case.id}/referrals/{referral.id}" in section
     # Nothing of the referral that the file's referrals section does not show.
     assert NEEDS not in section and "Custody petition filed." not in section
+    # The printed file carries the same timeline.
+    printed = browser.get(f"/cases/{case.id}/print").get_data(as_text=True)
+    assert "Referral completed" in printed and "Custody petition filed." not in printed
 
 
 def test_a_declined_and_a_withdrawn_referral_show_their_step_without_the_reason(
