@@ -83,7 +83,8 @@ def _decode_cursor(token: str | None) -> str | None:
     if not token:
         return None
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        padded = token + "=" * (-len(token) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise Problem("bad-request", _l("The cursor is not valid.")) from None
 
