@@ -151,6 +151,8 @@ def upload_attachment(
     stored = files.store(
         db.session, OWNER_KIND, case.id, filetypes.cleaned(stream, kind), file_id=file_id
     )
+    # Kept only if the request commits the row that names it (a failed commit leaves no orphan).
+    files.remove_unless_committed(db.session(), files.path_of(OWNER_KIND, case.id, file_id))
     try:
         attachment = Attachment(
             id=uuid.uuid4(),

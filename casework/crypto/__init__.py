@@ -19,11 +19,12 @@ def init_app(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from casework.crypto import datakeys, fields, shredding
+    from casework.crypto import datakeys, fields, files, shredding
     from casework.extensions import db
 
     datakeys.init_keyring_file(app)
     fields.install(Session)
+    files.install(Session)
     if not event.contains(Session, "after_commit", shredding.after_commit):
         event.listen(Session, "after_commit", shredding.after_commit)
     app.extensions["casework.crypto.metadata"] = [db.metadata]

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from casework.crypto import datakeys
 from casework.crypto.cipher import ALG_AES256GCM, NONCE_BYTES, TAG_BYTES, pack
@@ -186,3 +187,33 @@ def remove_owner_files(owner_kind: str, owner_id: uuid.UUID) -> None:
     folder = root() / owner_kind / str(owner_id)
     if folder.is_dir():
         shutil.rmtree(folder)
+
+
+# --- Files written in a transaction that does not commit ---------------------------------------
+
+_NEW_FILES = "casework.crypto.new_files"
+
+
+def remove_unless_committed(session: Session, path: Path) -> None:
+    """Delete this newly written file when the session's transaction ends without committing:
+    the row naming it is rolled back, and the file would stay on disk with nothing pointing to it."""
+    session.connection()  # the transaction whose end decides the file's fate has begun
+    session.info.setdefault(_NEW_FILES, []).append(path)
+
+
+def _committed(session: Session) -> None:
+    session.info.pop(_NEW_FILES, None)
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    for path in session.info.pop(_NEW_FILES, []):
+        path.unlink(missing_ok=True)
+
+
+def install(session_class: type[Session]) -> None:
+    """Session hooks: after a commit the new files stay; at any other end they are deleted."""
+    for name, fn in (("after_commit", _committed), ("after_transaction_end", _ended)):
+        if not event.contains(session_class, name, fn):
+            event.listen(session_class, name, fn)

@@ -383,3 +383,71 @@ def test_a_large_upload_never_touches_the_temp_folder_unencrypted(app, org, brow
     content = b"%PDF-1.4\n" + b"0" * 700_000 + b"\n%%EOF\n"
     response = _upload(browser, case, content, "giay.pdf")
     assert response.status_code in (303, 422)  # the file was read from memory either way
+
+
+# --- A commit that fails ------------------------------------------------------------------------
+
+
+class CommitFailed(Exception):
+    """The database refused the commit (disk full, connection lost)."""
+
+
+def test_a_file_whose_commit_fails_is_removed_from_disk(app, org):
+    from sqlalchemy import event
+
+    case = open_case(org["officer_c1"])
+    attachments.upload_attachment(
+        org["officer_c1"], case, stream=io.BytesIO(PDF), filename="a.pdf", description="x"
+    )
+    assert len(_stored_files(app)) == 1  # written, not yet committed
+
+    def refuse(_conn):  # type: ignore[no-untyped-def]
+        raise CommitFailed
+
+    event.listen(db.engine, "commit", refuse)
+    try:
+        with pytest.raises(CommitFailed):
+            db.session.commit()
+        db.session.rollback()
+    finally:
+        event.remove(db.engine, "commit", refuse)
+    assert _stored_files(app) == []
+    assert _attachments() == []
+
+
+def test_an_upload_whose_request_fails_to_commit_leaves_nothing(app, org, browser):
+    from flask import has_request_context, request
+    from sqlalchemy import event
+
+    case = open_case(org["officer_c1"])
+    _sign_in(browser, "officer.c1")
+
+    def refuse(_conn):  # type: ignore[no-untyped-def]
+        # Only the upload's own commit: the page read for its CSRF token commits as usual.
+        if has_request_context() and request.method == "POST":
+            raise CommitFailed
+
+    event.listen(db.engine, "commit", refuse)
+    try:
+        response = _upload(browser, case, PDF, "giay.pdf")
+    finally:
+        event.remove(db.engine, "commit", refuse)
+    assert response.status_code == 500
+    assert _stored_files(app) == [] and _attachments() == []
+    # The same upload once the database works again is stored as usual.
+    assert _upload(browser, case, PDF, "giay.pdf").status_code == 303
+    assert len(_stored_files(app)) == 1 and len(_attachments()) == 1
+
+
+def test_a_file_rolled_back_with_its_request_is_removed_but_a_committed_one_stays(app, org):
+    case = open_case(org["officer_c1"])
+    kept = attachments.upload_attachment(
+        org["officer_c1"], case, stream=io.BytesIO(PDF), filename="a.pdf", description="kept"
+    )
+    db.session.commit()
+    attachments.upload_attachment(
+        org["officer_c1"], case, stream=io.BytesIO(PDF), filename="b.pdf", description="undone"
+    )
+    db.session.rollback()
+    assert [a.id for a in _attachments()] == [kept.id]
+    assert [p.name for p in _stored_files(app)] == [kept.storage_name]
