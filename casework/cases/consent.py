@@ -23,6 +23,8 @@ from casework.audit import Tag
 from casework.cases import vocab
 from casework.cases.models import Case, Consent, LegalBasis, Person
 from casework.cases.people import CHILD_UNDER, age_on, local_date
+from casework.cases.service import check_version
+from casework.cases.support import flush
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
@@ -281,6 +283,43 @@ def record_legal_basis(
     return row
 
 
+def end_legal_basis(
+    actor: User, case: Case, basis: LegalBasis, *, reason: str, expected_version: int | None
+) -> None:
+    """Record that a legal basis no longer holds, now, why and by whom: from then on it covers
+    nothing (has_basis), and it stays in the file's history. Ended once only."""
+    require(actor, Permission.CASE_EDIT, case)
+    if basis.case_id != case.id:
+        raise _fail(_l("This legal basis belongs to another case."))
+    if basis.ended_at is not None:
+        raise InvalidTransition(_l("This legal basis was already ended."))
+    check_version(basis, expected_version)
+    text = (reason or "").strip()
+    if not text:
+        raise _fail(_l("Say why the legal basis no longer holds."), "reason")
+    if len(text) > NOTE_MAX:
+        raise _fail(_l("At most %(n)d characters.", n=NOTE_MAX), "reason")
+    basis.ended_at = utcnow()
+    basis.ended_by_id = actor.id
+    basis.end_reason = text
+    flush()  # a concurrent end of the same row is refused as stale (version_id_col)
+    audit.record(
+        actor,
+        # No tag of its own yet: recorded as a change of the legal basis, marked "ended".
+        Tag.LEGAL_BASIS_RECORD,
+        case,
+        legal_basis_id=str(basis.id),
+        basis=basis.basis,
+        purpose=basis.purpose,
+        ended=True,
+    )
+
+
+def get_legal_basis(case: Case, basis_id: uuid.UUID) -> LegalBasis | None:
+    basis = db.session.get(LegalBasis, basis_id)
+    return basis if basis is not None and basis.case_id == case.id else None
+
+
 def has_basis(case: Case, purpose: str) -> bool:
     """True when an active consent or an active legal basis covers this purpose for the case."""
     consent = exists().where(
@@ -326,6 +365,7 @@ def section(actor: User, case: Case) -> ConsentSection:
         )
     )
     ids = {c.recorded_by_id for c in consents} | {b.recorded_by_id for b in bases}
+    ids |= {b.ended_by_id for b in bases if b.ended_by_id}
     ids |= {c.withdrawn_recorded_by_id for c in consents if c.withdrawn_recorded_by_id}
     users = (
         {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

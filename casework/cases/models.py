@@ -241,7 +241,20 @@ class LegalBasis(db.Model):
     note = EncryptedText(key_owner="case")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    # Ended when the ground no longer holds (danger over, duty fulfilled): it then stops counting
+    # as a basis for sharing (consent.has_basis), and stays in the file's history.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    end_reason = EncryptedText(key_owner="case")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
 
 
 class Assessment(db.Model):

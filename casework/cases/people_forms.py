@@ -188,3 +188,17 @@ class LegalBasisForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.basis.choices = choices(vocab.LEGAL_BASES)
         self.purpose.choices = choices(vocab.CONSENT_PURPOSES, _l("Choose…"))
+
+
+class EndLegalBasisForm(FlaskForm):
+    """Why the ground no longer holds; the version refuses an end made on a stale page."""
+
+    version = HiddenField()
+    reason = TextAreaField(
+        _l("Why it no longer holds"),
+        description=_l("For example: the danger is over, or the notification was made. Encrypted."),
+        validators=[
+            DataRequired(_l("Say why the legal basis no longer holds.")),
+            Length(max=NOTE_MAX),
+        ],
+    )

@@ -18,6 +18,7 @@ from casework.cases.forms import to_local_naive, to_utc, version_of
 from casework.cases.models import Case, Person
 from casework.cases.people_forms import (
     ConsentForm,
+    EndLegalBasisForm,
     LegalBasisForm,
     PersonForm,
     RelationshipForm,
@@ -26,7 +27,7 @@ from casework.cases.people_forms import (
 )
 from casework.cases.views import load_case, me, show_errors
 from casework.db import utcnow
-from casework.errors import Invalid, StaleEdit
+from casework.errors import Invalid, InvalidTransition, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, require
 
@@ -213,3 +214,38 @@ def record_legal_basis(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     elif request.method == "POST":
         status = 422
     return render_template("cases/consent_legal_basis.html", form=form, case=case), status
+
+
+@bp.route("/<uuid:case_id>/legal-basis/<uuid:basis_id>/end", methods=["GET", "POST"])
+def end_legal_basis(case_id: uuid.UUID, basis_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    case = load_case(case_id)
+    require(me(), Permission.CASE_EDIT, case)
+    basis = consents.get_legal_basis(case, basis_id)
+    if basis is None:
+        abort(404)
+    form = EndLegalBasisForm()
+    if request.method == "GET":
+        form.version.data = basis.version
+    status = 200
+    if form.validate_on_submit():
+        try:
+            consents.end_legal_basis(
+                me(), case, basis, reason=form.reason.data, expected_version=version_of(form)
+            )
+        except (StaleEdit, InvalidTransition) as exc:  # ended already, or meanwhile: 409
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+            status = 409
+        except Invalid as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            status = 422
+        else:
+            flash(_("Legal basis ended."), "success")
+            return _back(case, "consent")
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template("cases/consent_legal_basis_end.html", form=form, case=case, basis=basis),
+        status,
+    )
