@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.cases.workflow import models as _workflow_models  # noqa: F401
     from casework.crypto import models as _crypto_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
+    from casework.reports import models as _report_models  # noqa: F401
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -256,3 +256,7 @@ def register_commands(app: Flask) -> None:
     from casework.audit.cli import audit_group
 
     app.cli.add_command(audit_group)
+
+    from casework.reports.cli import reports_group
+
+    app.cli.add_command(reports_group)

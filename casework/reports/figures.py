@@ -2,86 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from casework.accounts.models import Unit
-from casework.cases import vocab
 from casework.cases.models import Action, Case, CaseType, FollowUp, Person, Relationship, Support
-from casework.cases.workflow.forms import CLOSURE_REASON_LABELS
 from casework.cases.workflow.models import Escalation, QuickReport
 from casework.db import utcnow
-from casework.extensions import db
-from casework.labels import PARTNER_KIND_LABELS
 from casework.referrals.models import Partner, Referral
-from casework.reports.tables import Group, Row, Table
 
 if TYPE_CHECKING:
     from casework.reports.service import Scope, Window
 
 Counts = dict[tuple[Any, ...], int]
 
-OUTCOMES = {
-    "on_time": _l("Met on time"),
-    "late": _l("Met late"),
-    "not_met": _l("Not met, overdue"),
-    "pending": _l("Not yet due"),
-}
-ESCALATION_LABELS = {
-    "pending": _l("Waiting for an answer"),
-    "accepted": _l("Accepted"),
-    "returned": _l("Returned with guidance"),
-    "withdrawn": _l("Withdrawn"),
-}
-REFERRAL_LABELS = {
-    "sent": _l("Sent, waiting for an answer"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "in_service": _l("In service"),
-    "completed": _l("Completed"),
-    "withdrawn": _l("Withdrawn"),
-}
-AGE_BAND_LABELS = {band: band for band in vocab.AGE_BANDS}
-SEVERITY_LABELS = {**vocab.SEVERITIES, None: _l("Not classified yet")}
 # "A is B's spouse" read the other way round: the perpetrator's relation to the victim.
 INVERSE = {"parent": "child", "child": "parent", "step_parent": "child", "employer": "other"}
-NOT_RECORDED = _l("Not recorded")
-
-
-def _rows(counts: Counts, labels: Mapping[Any, object], group: str = "") -> list[Row]:
-    """Rows for every known code (zeros too, so tables compare) then any other code found."""
-    codes = list(labels) + sorted(
-        {k[1] for k in counts if k[1] not in labels}, key=lambda c: (c is None, str(c))
-    )
-    return [
-        Row(
-            key="" if code is None else str(code),
-            label=str(labels.get(code, NOT_RECORDED if code is None else code)),
-            current=counts.get(("c", code), 0),
-            previous=counts.get(("p", code), 0),
-            group=group,
-        )
-        for code in codes
-    ]
-
-
-def _single(
-    key: str,
-    title: object,
-    counts: Counts,
-    labels: Mapping[Any, object],
-    *,
-    adds_up: bool = True,
-    note: object = "",
-) -> Table:
-    rows = _rows(counts, labels)
-    group = Group("", "", rows, sum(r.current for r in rows), sum(r.previous for r in rows))
-    return Table(key, str(title), [group], adds_up=adds_up, note=str(note))
+DEADLINE_KINDS = ("notify_commune_chair", "report_child_abuse", "referral_answer", "follow_up")
 
 
 def _by(counts: Counts, position: int) -> Counts:
@@ -109,7 +49,7 @@ def case_columns(scope: Scope, w: Window) -> Counts:
     return _run(stmt)
 
 
-def by_unit(scope: Scope, w: Window) -> Table:
+def by_unit(scope: Scope, w: Window) -> Counts:
     tree = scope.tree
     flag = w.flag(Case.received_at)
     stmt = (
@@ -118,18 +58,10 @@ def by_unit(scope: Scope, w: Window) -> Table:
         .where(w.within(Case.received_at))
         .group_by(flag, tree.c.top)
     )
-    counts = _run(stmt)
-    tops = {k[1] for k in counts}
-    children = select(Unit.id, Unit.name).where(
-        or_(Unit.parent_id == scope.unit.id, Unit.id.in_(tops))
-    )
-    names = {uid: name for uid, name in db.session.execute(children.order_by(Unit.code))}
-    labels = {scope.unit.id: _l("%(unit)s (own cases)", unit=scope.unit.name)}
-    labels.update({uid: name for uid, name in names.items() if uid != scope.unit.id})
-    return _single("units", _l("Cases received, by unit"), counts, labels)
+    return _run(stmt)
 
 
-def types(scope: Scope, w: Window) -> Table:
+def types(scope: Scope, w: Window) -> Counts:
     from casework.reports.service import main_type
 
     flag = w.flag(Case.received_at)
@@ -140,24 +72,16 @@ def types(scope: Scope, w: Window) -> Table:
         .where(w.within(Case.received_at))
     )
     stmt = scope.cases(stmt).group_by(flag, main)
-    labels = {code: label for code, (label, _subs) in vocab.CASE_TYPES.items()}
-    return _single(
-        "types",
-        _l("Cases received, by type"),
-        _run(stmt),
-        labels,
-        adds_up=False,
-        note=_l("A case can have several types: the rows do not add up to the total."),
-    )
+    return _run(stmt)
 
 
-def closures(scope: Scope, w: Window) -> Table:
+def closures(scope: Scope, w: Window) -> Counts:
     flag = w.flag(Case.closed_at)
     stmt = select(flag, Case.closure_outcome, func.count()).where(
         Case.status == "closed", w.within(Case.closed_at)
     )
     stmt = scope.cases(stmt).group_by(flag, Case.closure_outcome)
-    return _single("closures", _l("Cases closed, by outcome"), _run(stmt), CLOSURE_REASON_LABELS)
+    return _run(stmt)
 
 
 def victims(scope: Scope, w: Window) -> Counts:
@@ -170,7 +94,7 @@ def victims(scope: Scope, w: Window) -> Counts:
     return _run(scope.cases(stmt).group_by(flag, Person.sex, Person.age_band))
 
 
-def relationships(scope: Scope, w: Window) -> Table:
+def relationships(scope: Scope, w: Window) -> Counts:
     """Each perpetrator–victim pair once, as the perpetrator's relation to the victim."""
     p, o = aliased(Person), aliased(Person)
     forward = and_(p.role == "perpetrator", o.role == "victim")
@@ -189,15 +113,10 @@ def relationships(scope: Scope, w: Window) -> Table:
         .where(or_(forward, backward), w.within(Case.received_at))
     )
     stmt = scope.cases(stmt).group_by(flag, kind)
-    return _single(
-        "relationships",
-        _l("Alleged perpetrators, by relationship to the victim"),
-        _run(stmt),
-        vocab.RELATIONSHIPS,
-    )
+    return _run(stmt)
 
 
-def escalations(scope: Scope, w: Window) -> Table:
+def escalations(scope: Scope, w: Window) -> Counts:
     flag = w.flag(Escalation.requested_at)
     stmt = (
         select(flag, Escalation.status, func.count())
@@ -205,12 +124,7 @@ def escalations(scope: Scope, w: Window) -> Table:
         .where(w.within(Escalation.requested_at))
     )
     stmt = scope.cases(stmt).group_by(flag, Escalation.status)
-    return _single(
-        "escalations",
-        _l("Escalations and take-overs, by result"),
-        _run(stmt),
-        ESCALATION_LABELS,
-    )
+    return _run(stmt)
 
 
 def _outcome(done: Any, start: Any, hours: float) -> Any:
@@ -225,7 +139,7 @@ def _outcome(done: Any, start: Any, hours: float) -> Any:
     )
 
 
-def quick_reports(scope: Scope, w: Window) -> Table:
+def quick_reports(scope: Scope, w: Window) -> Counts:
     """Cases classified in the period at a severity that needs a quick report."""
     hours = float(current_app.config["QUICK_REPORT_HOURS"])
     first = (
@@ -240,12 +154,7 @@ def quick_reports(scope: Scope, w: Window) -> Table:
         Case.severity.in_(current_app.config["QUICK_REPORT_SEVERITIES"]),
         w.within(Case.classified_at),
     )
-    return _single(
-        "quick_reports",
-        _l("Quick reports due (cases classified in the period)"),
-        _run(scope.cases(stmt).group_by(flag, outcome)),
-        OUTCOMES,
-    )
+    return _run(scope.cases(stmt).group_by(flag, outcome))
 
 
 def referrals(scope: Scope, w: Window) -> Counts:
@@ -259,19 +168,14 @@ def referrals(scope: Scope, w: Window) -> Counts:
     return _run(scope.cases(stmt).group_by(flag, Partner.kind, Referral.status))
 
 
-def services(scope: Scope, w: Window) -> Table:
+def services(scope: Scope, w: Window) -> Counts:
     flag = w.flag_days(Support.ended_on)
     stmt = (
         select(flag, Support.service, func.count())
         .join(Case, Case.id == Support.case_id)
         .where(Support.status == "delivered", w.within_days(Support.ended_on))
     )
-    return _single(
-        "services",
-        _l("Services delivered (ended in the period), by service"),
-        _run(scope.cases(stmt).group_by(flag, Support.service)),
-        vocab.SERVICES,
-    )
+    return _run(scope.cases(stmt).group_by(flag, Support.service))
 
 
 def _notification(
@@ -366,47 +270,28 @@ def _deadline_rows(scope: Scope, w: Window) -> list[tuple[str, object, Counts]]:
     return out
 
 
-def deadlines(scope: Scope, w: Window) -> Table:
-    groups = []
-    for key, label, counts in _deadline_rows(scope, w):
-        rows = _rows(counts, OUTCOMES, group=key)
-        groups.append(
-            Group(
-                key, str(label), rows, sum(r.current for r in rows), sum(r.previous for r in rows)
-            )
-        )
-    return Table("deadlines", str(_l("Deadline compliance")), groups)
-
-
-def all_tables(scope: Scope, w: Window) -> tuple[list[Table], tuple[int, int]]:
-    """Every table of the report, in reading order, and the cases received in each period."""
+def raw_counts(scope: Scope, w: Window) -> dict[str, Counts]:
+    """Every figure's counts {(bucket, code): n}, keyed by table (deadline groups as
+    "deadlines:<kind>"). The bucket is "c"/"p" for a report, a month for the summary."""
     cases = case_columns(scope, w)
     people = victims(scope, w)
     sent = referrals(scope, w)
-    total = (
-        sum(n for k, n in cases.items() if k[0] == "c"),
-        sum(n for k, n in cases.items() if k[0] == "p"),
-    )
-    tables = [
-        by_unit(scope, w),
-        types(scope, w),
-        _single("severity", _l("Cases received, by severity"), _by(cases, 1), SEVERITY_LABELS),
-        _single("source", _l("Cases received, by source"), _by(cases, 2), vocab.SOURCES),
-        _single("status", _l("Cases received, by status today"), _by(cases, 3), vocab.STATUSES),
-        closures(scope, w),
-        _single("victim_sex", _l("Victims, by sex"), _by(people, 1), vocab.SEXES),
-        _single("victim_age", _l("Victims, by age band"), _by(people, 2), AGE_BAND_LABELS),
-        relationships(scope, w),
-        escalations(scope, w),
-        quick_reports(scope, w),
-        _single(
-            "referral_kind",
-            _l("Referrals sent, by kind of partner"),
-            _by(sent, 1),
-            PARTNER_KIND_LABELS,
-        ),
-        _single("referral_result", _l("Referrals sent, by result"), _by(sent, 2), REFERRAL_LABELS),
-        services(scope, w),
-        deadlines(scope, w),
-    ]
-    return tables, total
+    out = {
+        "units": by_unit(scope, w),
+        "types": types(scope, w),
+        "severity": _by(cases, 1),
+        "source": _by(cases, 2),
+        "status": _by(cases, 3),
+        "closures": closures(scope, w),
+        "victim_sex": _by(people, 1),
+        "victim_age": _by(people, 2),
+        "relationships": relationships(scope, w),
+        "escalations": escalations(scope, w),
+        "quick_reports": quick_reports(scope, w),
+        "referral_kind": _by(sent, 1),
+        "referral_result": _by(sent, 2),
+        "services": services(scope, w),
+    }
+    for kind, _label, counts in _deadline_rows(scope, w):
+        out[f"deadlines:{kind}"] = counts
+    return out

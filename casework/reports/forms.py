@@ -54,7 +54,10 @@ class _Choice(FlaskForm):
     )
     half = SelectField(
         _l("Half-year"),
-        choices=[SelectChoice("1", _l("First")), SelectChoice("2", _l("Second"))],
+        choices=[
+            SelectChoice("1", _l("First half (January–June)")),
+            SelectChoice("2", _l("Second half (July–December)")),
+        ],
         default="1",
     )
     start = DateField(_l("From (date)"), validators=[Optional()])

@@ -26,7 +26,7 @@ from casework.cases.models import Case, CaseType
 from casework.db import utcnow
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, Role, in_subtree, require
-from casework.reports import figures
+from casework.reports import figures, layout, summary
 from casework.reports.periods import Period
 from casework.reports.scope import covers_everything, only_own_unit, unit_tree
 from casework.reports.tables import Table, apply_suppression
@@ -44,6 +44,8 @@ class Report:
     suppressed: bool
     threshold: int
     generated_at: datetime
+    # Set when the figures come from the monthly summary: the time they are as of.
+    as_of: datetime | None = None
 
 
 class Window:
@@ -109,8 +111,12 @@ def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Repor
     """The figures of DESIGN.md §8 for the unit's subtree, without recording anything."""
     authorise(user, unit)
     window = Window(period)
-    scope = Scope(unit, grouping)
-    tables, totals = figures.all_tables(scope, window)
+    from_summary = summary.counts_for(unit, period, grouping)
+    if from_summary is not None:
+        raw, as_of = from_summary
+    else:
+        raw, as_of = figures.raw_counts(Scope(unit, grouping), window), None
+    tables, totals = layout.build_tables(unit, raw)
     threshold = threshold_for(user, unit, grouping)
     for table in tables:
         apply_suppression(table, threshold)
@@ -125,6 +131,7 @@ def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Repor
         suppressed=threshold > 1,
         threshold=threshold,
         generated_at=utcnow(),
+        as_of=as_of,
     )
 
 
