@@ -40,6 +40,14 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+_EXPECTED = {
+    "string": _l("Expected text."),
+    "boolean": _l("Expected true or false."),
+    "integer": _l("Expected a whole number."),
+    "array": _l("Expected a list of codes."),
+}
+
+
 class Rfc3339Field(Field):
     """A moment as RFC 3339 text with its offset ("2026-11-29T08:30:00+07:00"), kept in UTC.
     The web's form takes Vietnam's local time without an offset; an API client says which it means."""
@@ -130,9 +138,7 @@ def _type_error(field: Field, value: Any) -> str | None:
         ok = all(isinstance(item, str) for item in value)
     if ok:
         return None
-    names = {"string": _l("text"), "boolean": _l("true or false"), "integer": _l("a whole number")}
-    names["array"] = _l("a list of codes")
-    return str(_l("Expected %(kind)s.", kind=names[kind]))
+    return str(_EXPECTED[kind])
 
 
 def _formdata(fields: dict[str, Field], body: dict[str, Any]) -> MultiDict[str, Any]:
