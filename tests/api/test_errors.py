@@ -175,3 +175,17 @@ def test_cors_is_off_and_the_security_headers_are_sent(org, api, officer):  # ty
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     preflight = api.call("OPTIONS", "/cases", headers={"Origin": "https://elsewhere.example"})
     assert not [h for h, _v in preflight.headers.items() if h.lower().startswith("access-control")]
+
+
+def test_unknown_addresses_and_methods_answer_with_problems(org, api, officer):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    assert is_problem(api.get("/nothing-here", officer), 404, "not-found")
+    wrong = api.call("DELETE", f"/cases/{case.id}", officer)
+    assert is_problem(wrong, 405, "method-not-allowed")
+    assert "GET" in wrong.headers["Allow"]
+    assert db.session.get(Case, case.id) is not None
+
+
+def test_the_api_never_sets_a_cookie(org, api, officer):  # type: ignore[no-untyped-def]
+    for response in (api.get("/me", officer), api.get("/me"), api.post("/cases", officer, {})):
+        assert "Set-Cookie" not in response.headers
