@@ -150,3 +150,52 @@ def test_reviewer_cannot_report_on_a_unit_outside_her_subtree(spring):  # type: 
         service.build_report(spring["reviewer_d1"], spring["HY"], APRIL, "recorded")
     with pytest.raises(NotPermitted):
         service.build_report(spring["admin"], spring["TW"], APRIL, "recorded")
+
+
+def test_work_done_on_cases_is_counted_in_the_period_it_happened(org):  # type: ignore[no-untyped-def]
+    """Closure, escalation and a delivered service this month; the cases were received last
+    month, and the commune chair was told late then."""
+    from datetime import timedelta
+
+    from casework.cases import support, timeline
+    from casework.cases.workflow import service as workflow
+
+    officer = org["officer_c1"]
+    today = support.local_today()
+    month = Period.calendar("month", today.year, today.month)
+    last = month.previous().start
+    received = local(last.year, last.month, 20, 9)
+    dv = case_at(officer, received, severity="S1")
+    # Told 3 hours after receipt: the 1-hour deadline was met late.
+    timeline.add_action(
+        officer,
+        dv,
+        kind="notify_authority",
+        authority="commune_committee",
+        occurred_at=received + timedelta(hours=3),
+        description="Phoned the chair",
+    )
+    victim = next(p for p in dv.people if p.role == "victim")
+    support.add_support(
+        officer,
+        dv,
+        person=victim,
+        service="counselling",
+        partner=None,
+        status="delivered",
+        started_on=today,
+        ended_on=today,
+    )
+    other = case_at(officer, local(last.year, last.month, 21, 9), severity="S2")
+    workflow.request_escalation(officer, other, "Needs the district")
+    request = workflow.request_closure(officer, dv, "resolved", "Safe, counselling given")
+    workflow.approve_closure(org["reviewer_d1"], request)
+    db.session.commit()
+
+    report = service.build_report(org["officer_c1"], org["C1"], month, "recorded")
+    assert (report.total_current, report.total_previous) == (0, 2)
+    assert _counts(report, "closures") == {"resolved": (1, 0)}
+    assert _counts(report, "escalations") == {"pending": (1, 0)}
+    assert _counts(report, "services") == {"counselling": (1, 0)}
+    notify = {r.key: (r.current, r.previous) for r in _table(report, "deadlines").groups[0].rows}
+    assert notify["late"] == (0, 1)  # counted with the month the case was received in
