@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from casework.cases import vocab
 from casework.cases.models import Action, Case, CaseType, FollowUp, Person, Relationship, Support
 from casework.cases.workflow.models import Escalation, QuickReport
 from casework.db import utcnow
+from casework.extensions import db
 from casework.referrals.models import Partner, Referral
 
 if TYPE_CHECKING:
@@ -24,6 +28,38 @@ INVERSE = {"parent": "child", "child": "parent", "step_parent": "child", "employ
 DEADLINE_KINDS = ("notify_commune_chair", "report_child_abuse", "referral_answer", "follow_up")
 
 
+def later_than(later: Any, earlier: Any, hours: float) -> ColumnElement[bool]:
+    """later > earlier + hours, on SQLite (julian days) and PostgreSQL (intervals)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.julianday(later) > func.julianday(earlier) + hours / 24.0
+    return later > earlier + func.make_interval(0, 0, 0, 0, 0, 0, hours * 3600.0)
+
+
+def due_passed(earlier: Any, hours: float) -> ColumnElement[bool]:
+    """earlier + hours is already past (so an unmet deadline is missed, not pending)."""
+    return earlier < utcnow() - timedelta(hours=hours)
+
+
+def grouped(stmt: Select[Any]) -> dict[tuple[Any, ...], int]:
+    """Run a GROUP BY whose last column is the count: {(flag, key…): n}."""
+    out: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in db.session.execute(stmt):
+        *keys, n = row
+        out[tuple(keys)] += n
+    return out
+
+
+def main_type() -> Any:
+    """The main type of a case-type code ("domestic_violence.physical" → "domestic_violence")."""
+    return case(
+        *(
+            (or_(CaseType.code == main, CaseType.code.like(f"{main}.%")), literal(main))
+            for main in vocab.CASE_TYPES
+        ),
+        else_=literal("other"),
+    )
+
+
 def _by(counts: Counts, position: int) -> Counts:
     """Roll a multi-key count up to (flag, key at position)."""
     out: Counts = {}
@@ -34,8 +70,6 @@ def _by(counts: Counts, position: int) -> Counts:
 
 
 def _run(stmt: Any) -> Counts:
-    from casework.reports.service import grouped
-
     return grouped(stmt)
 
 
@@ -62,8 +96,6 @@ def by_unit(scope: Scope, w: Window) -> Counts:
 
 
 def types(scope: Scope, w: Window) -> Counts:
-    from casework.reports.service import main_type
-
     flag = w.flag(Case.received_at)
     main = main_type()
     stmt = (
@@ -129,8 +161,6 @@ def escalations(scope: Scope, w: Window) -> Counts:
 
 def _outcome(done: Any, start: Any, hours: float) -> Any:
     """on_time / late / not_met / pending for a deadline `hours` after `start`."""
-    from casework.reports.service import due_passed, later_than
-
     return case(
         (and_(done.is_(None), due_passed(start, hours)), literal("not_met")),
         (done.is_(None), literal("pending")),
@@ -201,8 +231,6 @@ def _notification(
 
 
 def _deadline_rows(scope: Scope, w: Window) -> list[tuple[str, object, Counts]]:
-    from casework.reports.service import due_passed
-
     dv = exists().where(
         CaseType.case_id == Case.id,
         or_(CaseType.code == "domestic_violence", CaseType.code.like("domestic_violence.%")),

@@ -10,21 +10,18 @@ unit) and of every unit above: escalation moves the handling, not the statistics
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, literal, select
 
 from casework import audit
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
-from casework.cases.models import Case, CaseType
+from casework.cases.models import Case
 from casework.db import utcnow
-from casework.extensions import db
 from casework.policy import NotPermitted, Permission, Role, in_subtree, require
 from casework.reports import figures, layout, summary
 from casework.reports.periods import Period
@@ -151,41 +148,3 @@ def record_export(user: User, report: Report, fmt: str) -> None:
         grouping=report.grouping,
         format=fmt,
     )
-
-
-# Used by figures: kept here so the SQL helpers live with the window and scope they serve.
-def later_than(later: Any, earlier: Any, hours: float) -> ColumnElement[bool]:
-    """later > earlier + hours, on SQLite (julian days) and PostgreSQL (intervals)."""
-    if db.engine.dialect.name == "sqlite":
-        return func.julianday(later) > func.julianday(earlier) + hours / 24.0
-    return later > earlier + func.make_interval(0, 0, 0, 0, 0, 0, hours * 3600.0)
-
-
-def due_passed(earlier: Any, hours: float) -> ColumnElement[bool]:
-    """earlier + hours is already past (so an unmet deadline is missed, not pending)."""
-    return earlier < utcnow() - timedelta(hours=hours)
-
-
-def grouped(stmt: Select[Any]) -> dict[tuple[Any, ...], int]:
-    """Run a GROUP BY whose last column is the count: {(flag, key…): n}."""
-    out: dict[tuple[Any, ...], int] = defaultdict(int)
-    for row in db.session.execute(stmt):
-        *keys, n = row
-        out[tuple(keys)] += n
-    return out
-
-
-def main_type() -> Any:
-    """The main type of a case-type code ("domestic_violence.physical" → "domestic_violence")."""
-    from casework.cases import vocab
-
-    return case(
-        *(
-            (or_(CaseType.code == main, CaseType.code.like(f"{main}.%")), literal(main))
-            for main in vocab.CASE_TYPES
-        ),
-        else_=literal("other"),
-    )
-
-
-NOT_RECORDED = _l("Not recorded")
