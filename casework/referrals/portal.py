@@ -49,6 +49,13 @@ class PacketView:
     stays: list[ShelterStay]
     services: list[ServiceRow]
 
+    @property
+    def completable(self) -> bool:
+        """In service, or accepted with every service recorded (delivered or not)."""
+        status = self.referral.status
+        recorded = bool(self.services) and all(row.recorded for row in self.services)
+        return status == "in_service" or (status == "accepted" and recorded)
+
 
 def latest_packet(referral: Referral) -> ReferralPacket:
     packet = db.session.scalar(

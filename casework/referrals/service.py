@@ -429,12 +429,16 @@ def start_service(actor: User, referral: Referral, *, expected_version: int | No
 def complete_referral(
     actor: User, referral: Referral, *, outcome: str, expected_version: int | None
 ) -> None:
-    """The partner has done what was asked: the outcome, and the services marked delivered."""
+    """The partner has done what was asked: the outcome, and the services not recorded yet marked
+    delivered. An accepted referral whose every service is recorded (none delivered, say: she
+    never came) is completed without being put in service."""
     _work(actor, referral, expected_version)
     text = _text(outcome, TEXT_MAX, "outcome", required=True)
     if _open_stay(referral) is not None:
         raise _refuse("outcome", _l("Record her check-out before completing the referral."))
-    _step(referral, ("in_service",), "completed")
+    supports = _supports(referral)
+    recorded = bool(supports) and all(s.status in ("delivered", "stopped") for s in supports)
+    _step(referral, ("in_service", "accepted") if recorded else ("in_service",), "completed")
     referral.completed_at = utcnow()
     referral.outcome = text
     _stop_supports(referral, "delivered")

@@ -234,3 +234,32 @@ def test_completing_delivers_what_is_not_recorded_and_keeps_a_refusal(org, partn
     advice, aid = (row.support for row in delivery.services_of(referral))
     assert (advice.status, advice.ended_on) == ("delivered", local_today())
     assert (aid.status, aid.outcome) == ("stopped", "Not eligible: the centre referred her on.")
+
+
+def test_a_shelter_whose_guest_never_came_records_it_and_completes(app, org, partners, new_browser):
+    case = open_case(org["officer_c1"])
+    give(org["officer_c1"], case, "refer_shelter")
+    referral = refer(org["officer_c1"], case, partners["shelter_a"])
+    service.accept_referral(partners["staff_a"], referral, expected_version=1)
+    db.session.commit()
+    partner = new_browser()
+    _sign_in(partner, "staff.a")
+    page = f"/partner/referrals/{referral.id}"
+    complete = {"complete-version": "2", "complete-outcome": "She never arrived."}
+    # Not yet: a service is still planned, so completing an accepted referral is refused.
+    assert "/complete" not in partner.get(page).get_data(as_text=True)
+    assert partner.post(f"{page}/complete", complete, page=page).status_code == 409
+    assert db.session.get(Referral, referral.id).status == "accepted"
+    bed = _support(referral, "shelter")
+    form = _form(bed, result="not_delivered", reason="She did not come on the agreed day.")
+    assert partner.post(_url(referral, bed), form, page=page).status_code == 303
+    assert f"{page}/complete" in partner.get(page).get_data(as_text=True)
+    assert partner.post(f"{page}/complete", complete, page=page).status_code == 303
+    db.session.expire_all()
+    done = db.session.get(Referral, referral.id)
+    assert (done.status, done.started_at, done.outcome) == (
+        "completed",
+        None,
+        "She never arrived.",
+    )
+    assert _support(referral, "shelter").status == "stopped"
