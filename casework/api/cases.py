@@ -25,7 +25,13 @@ from casework.cases.forms import ClassifyForm, IntakeForm
 from casework.cases.models import Case, Person
 from casework.cases.workflow import timers
 from casework.extensions import db
-from casework.policy import Permission, can, require, visible_case_branches
+from casework.policy import (
+    Permission,
+    can,
+    require,
+    supervised_case_branches,
+    visible_case_branches,
+)
 
 
 class ApiIntakeForm(IntakeForm):
@@ -120,6 +126,26 @@ def list_cases() -> Response:
     where = listing.filters(request.args, me())
     rows, cursor = listing.page(visible_case_branches(me()), after, where)
     audit.record(me(), Tag.CASE_LIST, None, object_type="case_file", shown=len(rows))
+    return _json(
+        {"items": [schemas.case_row(c) for c in rows], "next_cursor": _encode_cursor(cursor)}
+    )
+
+
+@route(
+    bp,
+    "GET",
+    "/supervision",
+    summary="De-identified rows of every case in a reviewer's subtree, newest first",
+    response="CaseList",
+    params=_LIST_PARAMS,
+    problems=(400, 403, 422),
+)
+def supervision() -> Response:
+    _check_query(_LIST_PARAMS)
+    require(me(), Permission.CASE_SUPERVISE)
+    after = _decode_cursor(request.args.get("after"))
+    where = listing.filters(request.args, me())
+    rows, cursor = listing.page(supervised_case_branches(me()), after, where)
     return _json(
         {"items": [schemas.case_row(c) for c in rows], "next_cursor": _encode_cursor(cursor)}
     )

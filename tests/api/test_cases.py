@@ -59,23 +59,25 @@ def test_every_role_gets_the_same_decision_as_on_the_web(org, new_browser, api):
         browser = _web_browser(new_browser, user)
         web = (
             browser.get("/cases/").status_code,
+            browser.get("/cases/supervision").status_code,
             _web_read(browser, case.id),
             browser.post("/cases/new", {}, page="/cases/").status_code,
         )
         through_api = (
             api.get("/cases", token).status_code,
+            api.get("/supervision", token).status_code,
             _api_read(api, token, case.id),
             api.post("/cases", token, {}).status_code,
         )
         assert through_api == web, name
         decisions[name] = web
     # The decisions themselves, so that "both refuse everything" cannot pass unnoticed.
-    assert decisions["officer_c1"] == (200, "full", 422)
-    assert decisions["officer_c2"] == (200, "403", 422)
-    assert decisions["reviewer_d1"] == (200, "summary", 422)
-    assert decisions["reviewer_d2"] == (200, "403", 422)
+    assert decisions["officer_c1"] == (200, 403, "full", 422)
+    assert decisions["officer_c2"] == (200, 403, "403", 422)
+    assert decisions["reviewer_d1"] == (200, 200, "summary", 422)
+    assert decisions["reviewer_d2"] == (200, 200, "403", 422)
     for name in ("partner", "auditor", "admin"):
-        assert decisions[name] == (403, "403", 403), name
+        assert decisions[name] == (403, 403, "403", 403), name
     assert db.session.scalar(select(func.count(Case.id))) == 1  # no refused intake left a case
 
 
@@ -146,6 +148,14 @@ def test_the_list_pages_by_an_opaque_cursor_and_filters_as_the_web(org, api, mon
     assert is_problem(api.get("/cases?colour=red", token), 422, "invalid")
     assert is_problem(api.get("/cases?after=%25%25", token), 400, "bad-request")
     assert is_problem(api.get("/cases?after=bm9uc2Vuc2U", token), 400, "bad-request")
+
+
+def test_supervision_lists_the_subtree_without_identities(org, api):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    open_case(org["officer_c2"])
+    response = api.get("/supervision", make_token(org["reviewer_d1"]))
+    assert [row["id"] for row in response.get_json()["items"]] == [str(case.id)]
+    assert CANARY not in response.get_data(as_text=True)
 
 
 def test_deadlines_board(org, api):  # type: ignore[no-untyped-def]
