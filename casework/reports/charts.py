@@ -20,8 +20,9 @@ PREVIOUS = "#c9a3b3"
 
 def _bar(y: int, value: int | None, top: int, colour: str, hidden_text: str) -> str:
     room = WIDTH - NUMBER_W
-    if value is None:
-        return f'<text x="0" y="{y + BAR_H - 1}" font-size="10" fill="#333">{escape(hidden_text)}</text>'
+    if value is None or value < 0:
+        label = hidden_text if value is None else "×"
+        return f'<text x="0" y="{y + BAR_H - 1}" font-size="10" fill="#333">{escape(label)}</text>'
     length = 0 if top == 0 else max(1, round(room * value / top)) if value else 0
     return (
         f'<rect x="0" y="{y}" width="{length}" height="{BAR_H}" fill="{colour}"/>'
@@ -33,7 +34,8 @@ def bar_chart(table: Table, chart_id: str, this: str, before: str, hidden_text: 
     """A horizontal bar chart of a one-group table's rows that have anything to show."""
     rows = [r for r in table.rows if r.current or r.previous]
     top = max(
-        [v for r in rows for v in (r.shown_current, r.shown_previous) if v is not None] or [0]
+        [v for r in rows for v in (r.shown_current, r.shown_previous) if v is not None and v >= 0]
+        or [0]
     )
     row_h = LABEL_H + 2 * BAR_H + GAP
     legend_h = 18

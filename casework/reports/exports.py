@@ -21,8 +21,13 @@ def hidden_text(report: Report) -> str:
     return f"< {report.threshold}"
 
 
+COMPLEMENT_TEXT = "×"
+
+
 def _cell(value: int | None, report: Report) -> int | str:
-    return hidden_text(report) if value is None else value
+    if value is None:
+        return hidden_text(report)
+    return COMPLEMENT_TEXT if value < 0 else value
 
 
 def period_text(period: object) -> str:
@@ -48,7 +53,8 @@ def heading_lines(report: Report) -> list[list[str]]:
         lines.append(
             [
                 _(
-                    'Counts from 1 to %(n)d are shown as "< %(m)d".',
+                    'Counts from 1 to %(n)d are shown as "< %(m)d"; "×" is a larger count hidden '
+                    "so that a total does not give a small one away.",
                     n=report.threshold - 1,
                     m=report.threshold,
                 )

@@ -6,8 +6,9 @@ hidden count cannot be worked out by subtraction, each table (or group of rows) 
 to a shown total follows the complementary rule:
 
 1. a total below the threshold (1–4) is hidden too;
-2. when exactly one count of a group is hidden and its total is shown, the next smallest non-zero
-   count of the group is hidden as well (so at least two unknowns make up the difference);
+2. when exactly one count of a group is hidden and its total is shown, the smallest count of the
+   group from 5 up is hidden as well, shown as "×" (so at least two unknowns make up the
+   difference, and no number is shown as "< 5" that is not);
 3. zero is shown as 0 (nothing to protect), and each period's column is treated on its own.
 
 Tables whose rows do not add up to anything (a case can have several types) show no total, so
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-HIDDEN = None  # a suppressed cell
+SMALL = None  # a count below the threshold: shown as "< 5"
+COMPLEMENT = -1  # a larger count hidden so that the total does not give a small one away: "×"
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Row:
     current: int
     previous: int
     group: str = ""
-    # After suppression: the value to show, or None for "< threshold".
+    # After suppression: the value to show, SMALL ("< 5") or COMPLEMENT ("×").
     shown_current: int | None = 0
     shown_previous: int | None = 0
 
@@ -65,28 +67,28 @@ class Table:
 
 def _suppress_column(
     values: list[int], total: int, below: int, adds_up: bool
-) -> tuple[list[bool], bool]:
-    """Which of the values to hide, and whether to hide the total (the rule in the docstring)."""
-    hidden = [0 < v < below for v in values]
+) -> tuple[list[int | None], bool]:
+    """Each value as shown (SMALL, COMPLEMENT or itself), and whether to hide the total."""
+    shown: list[int | None] = [SMALL if 0 < v < below else v for v in values]
     hide_total = adds_up and 0 < total < below
-    if adds_up and not hide_total and sum(hidden) == 1:
-        candidates = [(v, i) for i, v in enumerate(values) if v > 0 and not hidden[i]]
+    if adds_up and not hide_total and shown.count(SMALL) == 1:
+        candidates = [(v, i) for i, v in enumerate(values) if v >= below]
         if candidates:
-            hidden[min(candidates)[1]] = True
-    return hidden, hide_total
+            shown[min(candidates)[1]] = COMPLEMENT
+    return shown, hide_total
 
 
 def apply_suppression(table: Table, below: int) -> None:
-    """Fill the shown_* values: hidden cells become None. below <= 1 shows everything."""
+    """Fill the shown_* values (SMALL and COMPLEMENT for hidden cells); below <= 1 shows all."""
     table.suppressed = below > 1
     for group in table.groups:
         for period in ("current", "previous"):
             values = [getattr(r, period) for r in group.rows]
             total = getattr(group, f"total_{period}")
             if below > 1:
-                hidden, hide_total = _suppress_column(values, total, below, table.adds_up)
+                shown, hide_total = _suppress_column(values, total, below, table.adds_up)
             else:
-                hidden, hide_total = [False] * len(values), False
-            for row, hide in zip(group.rows, hidden, strict=True):
-                setattr(row, f"shown_{period}", HIDDEN if hide else getattr(row, period))
-            setattr(group, f"shown_total_{period}", HIDDEN if hide_total else total)
+                shown, hide_total = list(values), False
+            for row, value in zip(group.rows, shown, strict=True):
+                setattr(row, f"shown_{period}", value)
+            setattr(group, f"shown_total_{period}", SMALL if hide_total else total)

@@ -16,7 +16,9 @@ def _live(unit, period):  # type: ignore[no-untyped-def]
     tables, totals = layout.build_tables(
         unit, figures.raw_counts(service.Scope(unit, "recorded"), window)
     )
-    return {(t.key, r.group, r.key): (r.current, r.previous) for t in tables for r in t.rows}, totals
+    return {
+        (t.key, r.group, r.key): (r.current, r.previous) for t in tables for r in t.rows
+    }, totals
 
 
 def _shown(report):  # type: ignore[no-untyped-def]
