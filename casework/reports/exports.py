@@ -88,11 +88,22 @@ def table_lines(report: Report) -> Iterator[list[object]]:
             yield [table.note]
 
 
+def _safe(cell: object) -> object:
+    """A text that a spreadsheet would run as a formula (a unit named "=…") is quoted."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
+
+
+def _lines(report: Report) -> Iterator[list[object]]:
+    for line in [*heading_lines(report), *table_lines(report)]:
+        yield [_safe(cell) for cell in line]
+
+
 def to_csv(report: Report) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows(heading_lines(report))
-    writer.writerows(table_lines(report))
+    writer.writerows(_lines(report))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -104,13 +115,11 @@ def to_xlsx(report: Report) -> bytes:
     sheet = book.active
     sheet.title = report.period.slug[:31]
     book.properties.title = title(report)
-    for line in heading_lines(report):
+    for line in _lines(report):
         sheet.append(line)
-    sheet["A1"].font = Font(bold=True, size=14)
-    for line in table_lines(report):
-        sheet.append(line)
-        if len(line) == 1 and line[0] and line[0] not in (_("Total"),):
+        if len(line) == 1 and line[0]:
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+    sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 60
     sheet.column_dimensions["B"].width = 16
     sheet.column_dimensions["C"].width = 16

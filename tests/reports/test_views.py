@@ -145,3 +145,17 @@ def test_export_of_another_unit_is_refused(app, org, browser):  # type: ignore[n
     )
     assert response.status_code == 403
     assert _events("report:report:export") == []
+
+
+def test_a_unit_name_that_looks_like_a_formula_is_quoted_in_the_csv(app, org, browser):  # type: ignore[no-untyped-def]
+    from tests.conftest import make_unit
+
+    make_unit("C9", "commune", org["D1"], name='=HYPERLINK("http://x","y")')
+    _sign_in(browser, "reviewer.hy")
+    response = browser.post(
+        "/reports/export",
+        {**APRIL, "unit": "D1", "format": "csv", "current_password": PASSWORD},
+        page=_query(unit="D1"),
+    )
+    text = response.get_data().decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and '\n"=HYPERLINK' not in text and "\n=HYPERLINK" not in text
