@@ -113,7 +113,7 @@ def export():  # type: ignore[no-untyped-def]
     if chosen is None:
         return _page(ReportForm(formdata=request.form), form, None, 422)
     unit, period = chosen
-    report = service.build_report(user, unit, period, form.grouping.data)
+    service.authorise(user, unit)
     if not passwords.verify_password(user.password_hash, form.current_password.data):
         audit.record(
             user,
@@ -126,6 +126,7 @@ def export():  # type: ignore[no-untyped-def]
         form.current_password.errors = [_("The password is not correct.")]
         return _page(ReportForm(formdata=request.form), form, None, 422)
     fmt = form.format.data
+    report = service.build_report(user, unit, period, form.grouping.data)
     service.record_export(user, report, fmt)
     body = exports.to_xlsx(report) if fmt == "xlsx" else exports.to_csv(report)
     name = f"report-{unit.code}-{period.slug}.{fmt}"

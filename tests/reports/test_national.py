@@ -52,6 +52,8 @@ def _export(browser, year: str = "2026", password: str = PASSWORD):  # type: ign
 def test_province_reviewer_exports_one_deidentified_row_per_case(app, org, browser):  # type: ignore[no-untyped-def]
     child = _cases(org)
     _sign_in(browser, "reviewer.hy")
+    page = browser.get("/reports?unit=HY&kind=year&year=2026&grouping=recorded")
+    assert 'href="/reports/national"' in page.get_data(as_text=True)
     response = _export(browser)
     assert response.status_code == 200
     text = response.get_data(as_text=True)
