@@ -17,17 +17,21 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import insert, select
 
-from casework.audit.models import AuditCheckpoint, AuditEvent
+from casework.audit.models import AuditCheckpoint
 from casework.crypto import signing
 from casework.crypto.keyring import Keyring, UnknownKey
 from casework.db import utcnow
 from casework.extensions import db
+
+if TYPE_CHECKING:
+    from casework.audit.service import ChainRow
 
 ED25519 = signing.ALGORITHM
 LEGACY = "hmac-sha256"
@@ -129,7 +133,7 @@ def _keyring() -> Keyring:
     return current_app.config["MASTER_KEYRING"]
 
 
-def make_checkpoint(event: AuditEvent) -> AuditCheckpoint:
+def make_checkpoint(event: ChainRow) -> AuditCheckpoint:
     """Sign the chain's head at this (inserted) event, in the caller's transaction."""
     head = sign(_keyring(), event.seq, event.hash, utcnow())
     values = {

@@ -32,6 +32,8 @@ from casework.referrals.models import Partner
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
+    from casework.audit.service import ChainRow
+
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 
@@ -253,7 +255,7 @@ def _csv_row(row: Row[Any]) -> list[object]:
     return [_cell(v) for v in values]
 
 
-def export_events(actor: User, f: EventFilter, password: str) -> tuple[AuditEvent, Iterator[str]]:
+def export_events(actor: User, f: EventFilter, password: str) -> tuple[ChainRow, Iterator[str]]:
     """Export matching events as CSV after the password is re-entered; the export is itself audited.
 
     Returns the export's own audit event and the CSV text in chunks. The caller commits before

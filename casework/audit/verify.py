@@ -17,12 +17,14 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import current_app
 
 from casework.audit import checkpoints
+from casework.audit.rows import COLUMNS, HASH_INDEX, Unreadable, decode, plain_digest, stored_time
+from casework.audit.rows import ChainRow as ChainRow  # for the callers of this module
+from casework.audit.rows import hash_value as _hash_value
 from casework.audit.service import GENESIS, event_hash
 from casework.crypto import signing
 from casework.extensions import db
@@ -31,96 +33,6 @@ BATCH = 10_000
 RANGE = 250_000  # events per worker task when verifying in parallel
 MAX_LISTED = 20
 SEQ_FLOOR = -(2**63)  # the lowest number a 64-bit sequence column can hold
-
-
-class ChainRow(NamedTuple):
-    """One stored event, in the column order the verifier reads, as event_hash() reads it."""
-
-    seq: int
-    at: datetime
-    actor_id: Any
-    actor_unit_id: Any
-    actor_partner_id: Any
-    actor_role: Any
-    tag: Any
-    object_type: Any
-    object_id: Any
-    outcome: Any
-    request_id: Any
-    client_address: Any
-    details: Any
-    prev_hash: bytes
-    hash: bytes
-
-
-COLUMNS = ChainRow._fields
-_HASH = COLUMNS.index("hash")
-# Nullable text columns: record() stores nothing rather than an empty string, and event_hash encodes
-# both alike, so an empty string here can only come from an edit.
-_NULLABLE = tuple(
-    COLUMNS.index(n)
-    for n in (
-        "actor_id",
-        "actor_unit_id",
-        "actor_partner_id",
-        "actor_role",
-        "object_type",
-        "object_id",
-        "request_id",
-        "client_address",
-    )
-)
-
-
-class Unreadable(Exception):
-    """A stored value is not in the form record() writes."""
-
-
-def stored_time(value: object) -> datetime:
-    """A stored timestamp as an aware UTC datetime; text must be exactly as SQLAlchemy writes it."""
-    if type(value) is str:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise Unreadable("its time is not a valid timestamp") from None
-        if parsed.tzinfo is not None or parsed.isoformat(" ", "microseconds") != value:
-            raise Unreadable("its time is not written the way the application writes it")
-        return parsed.replace(tzinfo=UTC)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    raise Unreadable("its time is missing or of the wrong type")
-
-
-def _hash_value(value: object, name: str) -> bytes:
-    if type(value) is not bytes:
-        if not isinstance(value, memoryview):
-            raise Unreadable(f"its {name} is not a 32-byte hash")
-        value = bytes(value)
-    if len(value) != 32:
-        raise Unreadable(f"its {name} is not a 32-byte hash")
-    return value
-
-
-_new_row = tuple.__new__  # builds a ChainRow without namedtuple's Python-level __new__
-
-
-def decode(raw: Sequence[Any]) -> ChainRow:
-    """A stored row (columns in COLUMNS order) as event_hash reads it; raises Unreadable."""
-    if type(raw[0]) is not int:
-        raise Unreadable("its sequence number is not a whole number")
-    if "" in (raw[2], raw[3], raw[4], raw[5], raw[7], raw[8], raw[10], raw[11]):
-        name = next(COLUMNS[i] for i in _NULLABLE if raw[i] == "")
-        raise Unreadable(f"its {name} holds an empty value")
-    return _new_row(
-        ChainRow,
-        (
-            raw[0],
-            stored_time(raw[1]),
-            *raw[2:13],
-            _hash_value(raw[13], "prev_hash"),
-            _hash_value(raw[14], "hash"),
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -199,56 +111,103 @@ class ChainVerifier:
             result.problems.append(Problem(seq, what))
 
     def feed(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Check rows in order. The loop settles the usual row itself (plain form, in its place,
+        linked, intact, no checkpoint there) and hands every other one to _check(), which judges it
+        from scratch: the same verdicts, without a method call and attribute updates per row."""
+        result, anchors, digest_of = self.result, self._anchors, plain_digest
+        expect, prev, checked = result.end_expect, result.end_prev, 0
         for raw in rows:
+            if raw[0] == expect and expect not in anchors and raw[13] == prev:
+                stored = raw[14]
+                if digest_of(raw) == stored and stored is not None and result.started:
+                    expect, prev = expect + 1, stored
+                    checked += 1
+                    continue
+            if checked:  # bring the result up to date before _check reads it
+                self._advance(expect, prev, checked)
+                checked = 0
             self._check(raw)
+            expect, prev = result.end_expect, result.end_prev
+        if checked:
+            self._advance(expect, prev, checked)
+
+    def _advance(self, expect: int, prev: bytes, checked: int) -> None:
+        result = self.result
+        result.checked += checked
+        result.end_expect, result.end_prev = expect, prev
+        result.last_seq, result.last_hash = expect - 1, prev
 
     def _check(self, raw: Sequence[Any]) -> None:
         result = self.result
-        expect = result.end_expect
         first = not result.started
         result.checked += 1
-        try:
-            row = decode(raw)
-        except Unreadable as exc:
-            result.started = True
-            what = f"the event stored here cannot be checked: {exc}"
-            if first:
-                result.first_fault = what  # where it breaks is known at the seam only
-            else:
-                self.add_problem(expect, what)
-            # Carry on from where the row claims to be, so that one bad row is one problem.
-            seq = raw[0]
-            result.end_expect = (seq if type(seq) is int and seq >= expect else expect) + 1
-            stored = raw[_HASH]
-            result.end_prev = bytes(stored) if isinstance(stored, bytes | memoryview) else None
-            return
-        if row.seq < expect:
+        digest = plain_digest(raw)  # the fast path: most rows are in the plain form
+        if digest is not None:
+            seq, prev, stored = raw[0], raw[13], raw[14]
+        else:
+            try:
+                row = decode(raw)
+            except Unreadable as exc:
+                self._unreadable(raw, exc, first)
+                return
+            digest, seq, prev, stored = event_hash(row), row.seq, row.prev_hash, row.hash
+        expect = result.end_expect
+        if seq < expect:
             # Numbered below where the chain stands (a stray or a renumbered event): one problem,
             # and the chain carries on as if the row were not there.
-            self.add_problem(expect, _sequence_fault(expect, row.seq))
+            self.add_problem(expect, _sequence_fault(expect, seq))
             return
         result.started = True
+        # An intact row in its place, linked to the one before, no checkpoint here: nothing to say.
+        if (
+            first
+            or seq != expect
+            or digest != stored
+            or prev != result.end_prev
+            or seq in self._anchors
+        ):
+            self._judge(seq, prev, stored, digest, first, expect)
+        result.end_expect = seq + 1
+        result.end_prev = stored
+        result.last_seq = seq
+        result.last_hash = stored
+
+    def _judge(
+        self, seq: int, prev: bytes, stored: bytes, digest: bytes, first: bool, expect: int
+    ) -> None:
+        result = self.result
         wrong = []
-        if event_hash(row) != row.hash:  # type: ignore[arg-type]
+        if digest != stored:
             wrong.append("its contents do not match its hash (the event was altered)")
-        for anchor in self._anchors.get(row.seq, ()):
-            if anchor.hash == row.hash:
+        for anchor in self._anchors.get(seq, ()):
+            if anchor.hash == stored:
                 result.checkpoints_checked += 1
             else:
                 wrong.append(f"its hash differs from the one signed in {anchor.name}")
         if first:
-            result.first_seq, result.first_prev, result.first_wrong = row.seq, row.prev_hash, wrong
-        elif row.seq != expect:
-            self.add_problem(expect, _sequence_fault(expect, row.seq))
+            result.first_seq, result.first_prev, result.first_wrong = seq, prev, wrong
+        elif seq != expect:
+            self.add_problem(expect, _sequence_fault(expect, seq))
         else:
-            if row.prev_hash != result.end_prev:
+            if prev != result.end_prev:
                 wrong.insert(0, _link_fault(expect))
             if wrong:
                 self.add_problem(expect, "; ".join(wrong))
-        result.end_expect = row.seq + 1
-        result.end_prev = row.hash
-        result.last_seq = row.seq
-        result.last_hash = row.hash
+
+    def _unreadable(self, raw: Sequence[Any], exc: Unreadable, first: bool) -> None:
+        result = self.result
+        expect = result.end_expect
+        result.started = True
+        what = f"the event stored here cannot be checked: {exc}"
+        if first:
+            result.first_fault = what  # where it breaks is known at the seam only
+        else:
+            self.add_problem(expect, what)
+        # Carry on from where the row claims to be, so that one bad row is one problem.
+        seq = raw[0]
+        result.end_expect = (seq if type(seq) is int and seq >= expect else expect) + 1
+        stored = raw[HASH_INDEX]
+        result.end_prev = bytes(stored) if isinstance(stored, bytes | memoryview) else None
 
 
 def _sequence_fault(expect: int, found: int) -> str:

@@ -101,11 +101,15 @@ def test_record_stores_nothing_rather_than_an_empty_string(ctx):
     assert verify_rows(fetch_rows()).ok
 
 
-def test_a_recorded_event_is_not_tracked_so_it_is_never_flushed_as_an_update(ctx):
+def test_a_recorded_event_is_returned_read_only_and_never_flushed_as_an_update(ctx):
+    import pytest
+
     event = audit.record(None, Tag.KEYS_INIT)
-    event.outcome = "refused"  # nothing listens: the row was inserted, not added to the session
+    with pytest.raises(AttributeError):
+        event.outcome = "refused"  # type: ignore[misc]
     db.session.commit()
-    assert db.session.scalar(select(AuditEvent.outcome)) == "ok"
+    stored = db.session.get(AuditEvent, event.seq)
+    assert (stored.outcome, stored.hash, stored.at) == ("ok", event.hash, event.at)
     assert verify_rows(fetch_rows()).ok
 
 

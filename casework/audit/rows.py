@@ -1,0 +1,140 @@
+"""Stored audit rows as the verifier reads them: raw driver values, checked against the form record()
+writes, and their event hash.
+
+plain_digest() is the fast path that verification runs ten million times: for a row in exactly the
+form record() writes, it returns the same bytes as event_hash(decode(row)) without building a row
+object or a datetime; for anything else it returns None and the caller takes decode(), which says
+what is wrong. tests/audit/test_rows.py holds the two to each other, on edited rows too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from casework.audit.service import DOMAIN, ChainRow
+
+COLUMNS = ChainRow._fields
+HASH_INDEX = COLUMNS.index("hash")
+# Nullable text columns: record() stores nothing rather than an empty string, and event_hash encodes
+# both alike, so an empty string here can only come from an edit.
+_NULLABLE = tuple(
+    COLUMNS.index(n)
+    for n in (
+        "actor_id",
+        "actor_unit_id",
+        "actor_partner_id",
+        "actor_role",
+        "object_type",
+        "object_id",
+        "request_id",
+        "client_address",
+    )
+)
+
+
+class Unreadable(Exception):
+    """A stored value is not in the form record() writes."""
+
+
+def stored_time(value: object) -> datetime:
+    """A stored timestamp as an aware UTC datetime; text must be exactly as SQLAlchemy writes it."""
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise Unreadable("its time is not a valid timestamp") from None
+        if parsed.tzinfo is not None or parsed.isoformat(" ", "microseconds") != value:
+            raise Unreadable("its time is not written the way the application writes it")
+        return parsed.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise Unreadable("its time is missing or of the wrong type")
+
+
+def hash_value(value: object, name: str) -> bytes:
+    if type(value) is not bytes:
+        if not isinstance(value, memoryview):
+            raise Unreadable(f"its {name} is not a 32-byte hash")
+        value = bytes(value)
+    if len(value) != 32:
+        raise Unreadable(f"its {name} is not a 32-byte hash")
+    return value
+
+
+_new_row = tuple.__new__  # builds a ChainRow without namedtuple's Python-level __new__
+
+
+def decode(raw: Sequence[Any]) -> ChainRow:
+    """A stored row (columns in COLUMNS order) as event_hash reads it; raises Unreadable."""
+    if type(raw[0]) is not int:
+        raise Unreadable("its sequence number is not a whole number")
+    if "" in (raw[2], raw[3], raw[4], raw[5], raw[7], raw[8], raw[10], raw[11]):
+        name = next(COLUMNS[i] for i in _NULLABLE if raw[i] == "")
+        raise Unreadable(f"its {name} holds an empty value")
+    return _new_row(
+        ChainRow,
+        (
+            raw[0],
+            stored_time(raw[1]),
+            *raw[2:13],
+            hash_value(raw[13], "prev_hash"),
+            hash_value(raw[14], "hash"),
+        ),
+    )
+
+
+_fromisoformat = datetime.fromisoformat
+_sha256 = hashlib.sha256
+# A field's 4-byte big-endian length as text, one character a byte (encoded as Latin-1 below).
+_PREFIX = ["\0\0\0" + chr(n) for n in range(256)]
+_NOTHING = "\0\0\0\0"
+
+
+def plain_digest(raw: Sequence[Any]) -> bytes | None:
+    """event_hash(decode(raw)) for a row in the plain form, else None (then decode() decides).
+
+    The plain form: an integer seq, the time as SQLite's exact text or a datetime, no empty text
+    where nothing belongs, 32-byte hashes, text fields shorter than 256 characters. The message is
+    built as one string, one character a byte, and encoded once: Latin-1 gives the UTF-8 bytes only
+    for ASCII text, so a row with any other character goes the slow way.
+    """
+    seq, at, prev = raw[0], raw[1], raw[13]
+    if type(seq) is not int or type(prev) is not bytes or len(prev) != 32:
+        return None
+    stored = raw[14]
+    if type(stored) is not bytes or len(stored) != 32:
+        return None
+    if type(at) is str:
+        try:
+            parsed = _fromisoformat(at)
+        except ValueError:
+            return None
+        if parsed.tzinfo is not None or parsed.isoformat(" ", "microseconds") != at:
+            return None
+        # The canonical "YYYY-MM-DD HH:MM:SS.ffffff" as isoformat() writes it with the UTC zone.
+        when = at[:10] + "T" + at[11:] + "+00:00"
+    elif isinstance(at, datetime):
+        when = stored_time(at).isoformat(timespec="microseconds")
+    else:
+        return None
+    if "" in (raw[2], raw[3], raw[4], raw[5], raw[7], raw[8], raw[10], raw[11]):
+        return None
+    a, b, c = raw[2], raw[3], raw[4]
+    values = (
+        str(seq),
+        when,
+        None if a is None else str(a),
+        None if b is None else str(b),
+        None if c is None else str(c),
+        *raw[5:13],
+    )
+    try:
+        body = "".join([_NOTHING if v is None else _PREFIX[len(v)] + v for v in values])
+    except (IndexError, TypeError):  # a field of 256 characters or more, or not text
+        return None
+    if not body.isascii() and not all(v is None or v.isascii() for v in values):
+        return None  # (a length of 128 to 255 alone makes the body non-ASCII: that is fine)
+    return _sha256(DOMAIN + prev + body.encode("latin-1")).digest()
