@@ -110,8 +110,13 @@ def test_a_large_attachment_is_never_whole_in_memory(cctx: Flask) -> None:
             self.left -= n
             return n
 
+    owner = uuid.uuid4()
+    # Once through first: the first store and read of a process compile SQL statements and
+    # configure mappers (megabytes that depend on which tests ran before, not on the file).
+    _read(files.store(db.session(), "case", owner, io.BytesIO(b"warm-up")))
     tracemalloc.start()
-    stored = files.store(db.session(), "case", uuid.uuid4(), io.BufferedReader(Source()))
+    baseline, _peak = tracemalloc.get_traced_memory()
+    stored = files.store(db.session(), "case", owner, io.BufferedReader(Source()))
     total = 0
     chunks: Iterator[bytes] = files.open_stream(db.session(), "case", stored.owner_id, stored.id)
     for chunk in chunks:
@@ -119,7 +124,7 @@ def test_a_large_attachment_is_never_whole_in_memory(cctx: Flask) -> None:
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert total == size
-    assert peak < size // 8
+    assert peak - baseline < size // 8
 
 
 def test_the_attachments_of_a_shredded_case_are_erased(cctx: Flask) -> None:
