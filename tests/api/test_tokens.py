@@ -38,6 +38,7 @@ def test_a_token_is_made_after_the_password_shown_once_and_only_its_hash_is_kept
     listing = browser.get("/account/tokens").get_data(as_text=True)
     assert secret not in listing
     assert secret[:12] in listing and "Hotline 111" in listing
+    assert "never" in listing.split("Hotline 111")[1].split("</tr>")[0]
 
     row = db.session.scalar(select(ApiToken))
     assert row.secret_hash == hashlib.sha256(secret.encode()).digest()
@@ -50,6 +51,8 @@ def test_a_token_is_made_after_the_password_shown_once_and_only_its_hash_is_kept
     assert me.get_json()["username"] == "officer.c1"
     db.session.expire_all()
     assert db.session.get(ApiToken, row.id).last_used_at is not None
+    row_html = browser.get("/account/tokens").get_data(as_text=True).split("Hotline 111")[1]
+    assert "never" not in row_html.split("</tr>")[0]  # the last use is shown
 
 
 def test_a_token_lasts_at_most_the_configured_days(org, browser):  # type: ignore[no-untyped-def]
