@@ -21,7 +21,7 @@ from casework.api.problems import Problem
 from casework.api.registry import Param, route
 from casework.audit import Tag
 from casework.cases import listing, service, vocab
-from casework.cases.forms import ClassifyForm, IntakeForm
+from casework.cases.forms import ClassifyForm, IntakeEditForm, IntakeForm
 from casework.cases.models import Case, Person
 from casework.cases.workflow import timers
 from casework.extensions import db
@@ -40,6 +40,12 @@ class ApiIntakeForm(IntakeForm):
     received_at = Rfc3339Field(
         _l("Received at"), validators=IntakeForm.received_at.kwargs["validators"]
     )
+
+
+class ApiIntakeEditForm(IntakeEditForm):
+    """The web's intake correction form, with the moment given with its offset."""
+
+    received_at = ApiIntakeForm.received_at
 
 
 def me() -> User:
@@ -268,6 +274,53 @@ def classify_case(case_id: uuid.UUID) -> Response:
         severity=form.severity.data,
         risk=form.risk.data or None,
         gbv_type=form.gbv_type.data or None,
+    )
+    return _json(schemas.case_file(case, service.alerts_for(case)), etag=case.version)
+
+
+# --- Intake corrections ------------------------------------------------------------------------
+
+
+def _intake_body(case: Case) -> dict[str, Any]:
+    """The current intake details overlaid with the members sent (a merge patch)."""
+    body = read_json()
+    current: dict[str, Any] = {
+        "received_at": case.received_at.isoformat(),
+        "source": case.source,
+        "summary": case.summary,
+        **{name: getattr(case, name) for name in _FLAGS},
+    }
+    return {**current, **body}
+
+
+_FLAGS = ("immediate_danger", "child_involved", "injuries", "sexual_violence")
+
+
+@route(
+    bp,
+    "PATCH",
+    "/cases/{case_id}",
+    summary="Correct the intake details (when, how, what happened, the safety screen)",
+    response="CaseFile",
+    form=ApiIntakeEditForm,
+    params=(_CASE_ID,),
+    problems=(400, 403, 404, 409, 412, 413, 415, 422, 428),
+    etag=True,
+    if_match=True,
+)
+def update_case(case_id: uuid.UUID) -> Response:
+    case = _load(case_id)
+    require(me(), Permission.CASE_EDIT, case)
+    version = _if_match(case)
+    form = validated(ApiIntakeEditForm, _intake_body(case))
+    service.update_intake(
+        me(),
+        case,
+        expected_version=version,
+        summary=form.summary.data,
+        source=form.source.data,
+        received_at=form.received_at.data,
+        **{name: getattr(form, name).data for name in _FLAGS},
     )
     return _json(schemas.case_file(case, service.alerts_for(case)), etag=case.version)
 

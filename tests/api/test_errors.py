@@ -189,3 +189,29 @@ def test_unknown_addresses_and_methods_answer_with_problems(org, api, officer): 
 def test_the_api_never_sets_a_cookie(org, api, officer):  # type: ignore[no-untyped-def]
     for response in (api.get("/me", officer), api.get("/me"), api.post("/cases", officer, {})):
         assert "Set-Cookie" not in response.headers
+
+
+def test_intake_corrections_need_the_current_version(org, api, officer):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    path = f"/cases/{case.id}"
+    etag = api.get(path, officer).headers["ETag"]
+    assert is_problem(api.patch(path, officer, {"injuries": True}), 428, "precondition-required")
+    changed = api.patch(path, officer, {"injuries": True}, headers={"If-Match": etag})
+    assert changed.status_code == 200
+    assert changed.get_json()["injuries"] is True
+    assert changed.get_json()["summary"].startswith(CANARY)  # not sent: kept
+    stale = api.patch(path, officer, {"summary": "Another text"}, headers={"If-Match": etag})
+    assert is_problem(stale, 412, "stale")
+    now = {"If-Match": changed.headers["ETag"]}
+    invalid = api.patch(path, officer, {"summary": "", "source": "pigeon"}, headers=now)
+    assert is_problem(invalid, 422, "invalid")
+    assert set(invalid.get_json()["errors"]) == {"summary", "source"}
+    supervisor = make_token(org["reviewer_d1"])
+    assert is_problem(
+        api.patch(path, supervisor, {"injuries": False}, headers=now), 403, "forbidden"
+    )
+    db.session.expire_all()
+    kept = db.session.get(Case, case.id)
+    assert kept.injuries is True and kept.summary.startswith(CANARY)
+    assert audit_text().count("case:file:update") == 1
+    assert "Another text" not in audit_text()
