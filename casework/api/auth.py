@@ -20,7 +20,7 @@ from casework.db import utcnow
 from casework.extensions import db
 
 WINDOW = timedelta(minutes=1)
-READ_METHODS = ("GET", "HEAD")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def user_from_bearer() -> User | None:
@@ -78,7 +78,9 @@ def _guard() -> None:
     if wait is not None:
         raise Problem("rate-limited", headers={"Retry-After": str(wait)})
     route = registry.for_endpoint(request.endpoint)
-    needs_write = route.scope == "write" if route else request.method not in READ_METHODS
+    # Reading never needs more than read; anything else needs what its route declares (write when
+    # a route were somehow unregistered: default deny).
+    needs_write = request.method not in READ_METHODS and (route is None or route.scope == "write")
     if needs_write and token.scope != "write":
         raise Problem("insufficient-scope")
 
