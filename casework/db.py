@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -88,25 +90,132 @@ def _uuid_text_sqlite(element: uuid_text, compiler: Any, **kw: Any) -> str:
 _UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
-def configure_sqlite(engine: object) -> None:
+# --- SQLite writers ------------------------------------------------------------------------------
+
+BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for the write lock
+GATE_TIMEOUT_S = 5.0  # the in-process queue's wait, before SQLite's own
+_HOLDS = "casework.writer_gate"  # in a connection's info: the gate it holds
+
+
+class WriterGate:
+    """This process's writers to one SQLite database, queued on a lock before BEGIN IMMEDIATE.
+
+    SQLite makes a second writer wait in its busy handler, which sleeps in growing steps (1, 2, 5,
+    10 … 100 ms) and so leaves the database idle after the first writer has committed; queued on a
+    lock, the next writer starts the moment the last one has committed. An optimisation only:
+    SQLite's lock still serialises writers. Other processes, and a writer that waited here longer
+    than the timeout, go on to SQLite's own wait; a gate lost with its connection frees itself after
+    the timeout the same way. Held from BEGIN until COMMIT or ROLLBACK has run, never longer.
+    """
+
+    def __init__(self, timeout: float = GATE_TIMEOUT_S) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._lock.locked()
+
+    def enter(self, info: dict[Any, Any]) -> None:
+        if info.get(_HOLDS) is self:
+            return  # this connection's transaction still has it (a failed COMMIT, retried)
+        if self._lock.acquire(timeout=self.timeout):
+            info[_HOLDS] = self
+
+    def leave(self, info: dict[Any, Any] | None) -> None:
+        if info is not None and info.pop(_HOLDS, None) is self:
+            self._lock.release()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's holder does not exist here
+
+
+_GATES: dict[str, WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def writer_gate(engine: Any) -> WriterGate:
+    """The gate of the engine's database file: one per file in this process, so that every engine
+    on it queues together (an in-memory database is its engine's own)."""
+    name = engine.url.database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return WriterGate()
+    key = os.path.realpath(name)
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, WriterGate())
+
+
+def _reset_gates_after_fork() -> None:
+    for gate in _GATES.values():
+        gate._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_gates_after_fork)
+
+
+def _info_of(connection: Any) -> dict[Any, Any] | None:
+    """A pooled connection's info; None for the bare one SQLAlchemy makes at the first connect."""
+    try:
+        return connection.info  # type: ignore[no-any-return]
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def configure_sqlite(engine: Any) -> None:
     """Make SQLite safe for concurrent writers and durable across a crash.
 
     pysqlite's own transaction handling starts transactions late and DEFERRED; two writers that both
     read first then deadlock or fail with SQLITE_BUSY. So every transaction begins IMMEDIATE
-    (serialising writers, which also serialises audit-chain appends), in WAL mode with full sync.
+    (serialising writers, which also serialises audit-chain appends), in WAL mode with full sync,
+    after queueing at the database's WriterGate.
     """
     from sqlalchemy import event
+
+    gate = writer_gate(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        info = conn.connection.info
+        gate.enter(info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.leave(info)
+            raise
+
+    # The "commit" and "rollback" events come before the database has done it: the gate is let go
+    # after the dialect's own call instead. A failed COMMIT leaves the transaction open, and the
+    # gate with it, to the ROLLBACK that follows.
+    dialect = engine.dialect
+    plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection):  # type: ignore[no-untyped-def]
+        plain_commit(dbapi_connection)
+        gate.leave(_info_of(dbapi_connection))
+
+    def do_rollback(dbapi_connection):  # type: ignore[no-untyped-def]
+        try:
+            plain_rollback(dbapi_connection)
+        finally:
+            gate.leave(_info_of(dbapi_connection))
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    # A connection invalidated or closed in the middle of a transaction gives the gate back.
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exception):  # type: ignore[no-untyped-def]
+        gate.leave(record.info)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        gate.leave(record.info)
