@@ -159,3 +159,19 @@ def test_the_list_filters_apply_to_every_grant(app, org, browser):
     assert escalated.code in html and fresh.code not in html
     html = browser.get("/cases/?status=open").get_data(as_text=True)
     assert fresh.code in html and escalated.code not in html
+
+
+def test_the_type_filter_keeps_only_cases_of_that_type_in_every_grant(app, org, browser):
+    from tests.cases.test_views import _sign_in
+
+    escalated = _classified(org)  # domestic violence, now handled by the district
+    wf.accept_escalation(
+        org["reviewer_d1"], wf.request_escalation(org["officer_c1"], escalated, "up")
+    )
+    divorce = open_case(org["officer_c1"], types=["family_dispute.divorce"])
+    db.session.commit()
+    _sign_in(browser, "officer.c1")
+    html = browser.get("/cases/?type=family_dispute").get_data(as_text=True)
+    assert divorce.code in html and escalated.code not in html
+    html = browser.get("/cases/?type=domestic_violence").get_data(as_text=True)
+    assert escalated.code in html and divorce.code not in html
