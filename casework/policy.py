@@ -7,6 +7,7 @@ capabilities add object rules (a case's owning and handling units, referrals to 
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -378,43 +379,87 @@ def finished_referrals(user: User) -> Any:
     )
 
 
-def _not_recused(user: User) -> Any:
+def _not_recused(user_id: Any) -> Any:
     from sqlalchemy import exists
 
     from casework.cases.models import Case, Recusal
 
-    return ~exists().where(Recusal.case_id == Case.id, Recusal.user_id == user.id)
+    return ~exists().where(Recusal.case_id == Case.id, Recusal.user_id == user_id)
 
 
-def visible_case_branches(user: User) -> list[Any]:
+class CaseBranches(list):  # type: ignore[type-arg]
+    """A scoped query's branches (plain statements, for any use), with the name and parameter
+    values of the same branches written with bound parameters (case_branch_templates): lists
+    reuse those compiled once instead of building and keying a new statement per request."""
+
+    def __init__(self, items: list[Any], name: str = "", params: dict[str, Any] | None = None):
+        super().__init__(items)
+        self.name = name
+        self.params = params or {}
+
+
+def _visible_grants(unit_id: Any, user_id: Any, now: Any) -> list[Any]:
+    """The grants of visible_cases, from values or bound parameters alike (one definition)."""
+    from sqlalchemy import select
+
+    from casework.cases.models import BreakGlass, Case
+    from casework.cases.workflow.models import Escalation
+
+    handed_up = select(Escalation.case_id).where(
+        Escalation.from_unit_id == unit_id, Escalation.status == "accepted"
+    )
+    glass = select(BreakGlass.case_id).where(
+        BreakGlass.user_id == user_id, BreakGlass.expires_at > now
+    )
+    grants = (
+        Case.owning_unit_id == unit_id,
+        Case.handling_unit_id == unit_id,
+        Case.id.in_(handed_up),
+        Case.id.in_(glass),
+    )
+    return [
+        select(Case).where(grant, _not_recused(user_id)).correlate_except(Case) for grant in grants
+    ]
+
+
+def _supervised_grants(unit_id: Any, user_id: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    from casework.accounts.units import subtree_select
+    from casework.cases.models import Case
+
+    subtree = subtree_select(unit_id)
+    grants = (Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree))
+    return [
+        select(Case).where(grant, _not_recused(user_id)).correlate_except(Case) for grant in grants
+    ]
+
+
+@functools.cache
+def case_branch_templates(name: str) -> tuple[Any, ...]:
+    """The branches named by CaseBranches.name, with :unit_id, :user_id (and :now) parameters."""
+    from sqlalchemy import bindparam
+
+    if name == "visible":
+        return tuple(_visible_grants(bindparam("unit_id"), bindparam("user_id"), bindparam("now")))
+    if name == "supervised":
+        return tuple(_supervised_grants(bindparam("unit_id"), bindparam("user_id")))
+    raise ValueError(name)
+
+
+def visible_case_branches(user: User) -> CaseBranches:
     """The grants of visible_cases as separate queries, one per index (owning unit, handling unit,
     units that handed the case up, open break-glass), each without the user's recusals.
 
     Lists page every branch by key (received_at, id) and merge the pages: an OR of the grants
     cannot use an index and reads the whole table."""
-    from sqlalchemy import select
-
-    from casework.cases.models import BreakGlass, Case
-    from casework.cases.workflow.models import Escalation
     from casework.db import utcnow
 
     if not can(user, Permission.CASE_READ) or user.unit_id is None:
-        return []
-    handed_up = select(Escalation.case_id).where(
-        Escalation.from_unit_id == user.unit_id, Escalation.status == "accepted"
-    )
-    glass = select(BreakGlass.case_id).where(
-        BreakGlass.user_id == user.id, BreakGlass.expires_at > utcnow()
-    )
-    grants = (
-        Case.owning_unit_id == user.unit_id,
-        Case.handling_unit_id == user.unit_id,
-        Case.id.in_(handed_up),
-        Case.id.in_(glass),
-    )
-    return [
-        select(Case).where(grant, _not_recused(user)).correlate_except(Case) for grant in grants
-    ]
+        return CaseBranches([])
+    now = utcnow()
+    params = {"unit_id": user.unit_id, "user_id": user.id, "now": now}
+    return CaseBranches(_visible_grants(user.unit_id, user.id, now), "visible", params)
 
 
 def _union_of(branches: list[Any]) -> Any:
@@ -449,21 +494,13 @@ def readable_case(user: User, case_id: Any) -> Any:
     return or_(*checks) if checks else false()
 
 
-def supervised_case_branches(user: User) -> list[Any]:
+def supervised_case_branches(user: User) -> CaseBranches:
     """The reviewer's subtree as two indexed queries (handled there, owned there), without her
     recusals; see visible_case_branches."""
-    from sqlalchemy import select
-
-    from casework.accounts.units import subtree_select
-    from casework.cases.models import Case
-
     if not can(user, Permission.CASE_SUPERVISE) or user.unit_id is None:
-        return []
-    subtree = subtree_select(user.unit_id)
-    grants = (Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree))
-    return [
-        select(Case).where(grant, _not_recused(user)).correlate_except(Case) for grant in grants
-    ]
+        return CaseBranches([])
+    params = {"unit_id": user.unit_id, "user_id": user.id}
+    return CaseBranches(_supervised_grants(user.unit_id, user.id), "supervised", params)
 
 
 def supervised_cases(user: User) -> Any:

@@ -6,19 +6,21 @@ filters and the same order, so a list can never show through one door what the o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, and_, exists, false, or_, select, union
+from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, union
 from sqlalchemy.orm import selectinload
 
 from casework.accounts.models import User
 from casework.cases import vocab
 from casework.cases.models import Case, CaseType
 from casework.extensions import db
+from casework.policy import case_branch_templates
 
 PAGE_SIZE = 25
 
@@ -36,7 +38,7 @@ def _cursor(after: str | None) -> tuple[datetime, uuid.UUID] | None:
         abort(400)
 
 
-def _keyset(stmt: Select[Any], after: tuple[datetime, uuid.UUID] | None) -> Select[Any]:
+def _keyset(stmt: Select[Any], after: tuple[Any, Any] | None) -> Select[Any]:
     """Newest first, after the cursor; one row more than a page tells whether another follows."""
     if after is not None:
         moment, last_id = after
@@ -70,30 +72,80 @@ def page(
     branches: list[Select[Any]], after: str | None, where: Where = as_is
 ) -> tuple[list[Case], str | None]:
     """The page's cases and the cursor of the next page (None on the last)."""
-    # Types are shown on every row: load them with the page, not one query per case.
-    stmt = page_query(branches, after, where).options(selectinload(Case.types))
-    rows = list(db.session.scalars(stmt))
+    name = getattr(branches, "name", "")
+    key = getattr(where, "key", None) if where is not as_is else ()
+    if branches and name and key is not None:
+        cursor = _cursor(after)
+        stmt = _cached_page(name, key, cursor is not None)
+        params = {**branches.params, **getattr(where, "params", {})}  # type: ignore[attr-defined]
+        if cursor is not None:
+            params.update(after_at=cursor[0], after_id=cursor[1])
+        rows = list(db.session.scalars(stmt, params))
+    else:
+        # Types are shown on every row: load them with the page, not one query per case.
+        stmt = page_query(branches, after, where).options(selectinload(Case.types))
+        rows = list(db.session.scalars(stmt))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     cursor = f"{rows[-1].received_at.isoformat()}_{rows[-1].id}" if more and rows else None
     return rows, cursor
 
 
-def filters(args: Mapping[str, str], user: User) -> Where:
-    """The list filters (status, severity, type, mine); values outside the vocabulary are ignored."""
+class Filters:
+    """The list filters (status, severity, type, mine) as chosen; values outside the vocabulary
+    are ignored. `key` names the filters in use and `params` their values, for the statement
+    compiled once per combination (_cached_page)."""
 
-    def where(stmt: Select[Any]) -> Select[Any]:
+    def __init__(self, args: Mapping[str, str], user: User) -> None:
+        chosen: dict[str, Any] = {}
         if args.get("status") in vocab.STATUSES:
-            stmt = stmt.where(Case.status == args["status"])
+            chosen["f_status"] = args["status"]
         if args.get("severity") in vocab.SEVERITIES:
-            stmt = stmt.where(Case.severity == args["severity"])
+            chosen["f_severity"] = args["severity"]
         if args.get("type") in vocab.CASE_TYPES:
-            # Checked per row by key: an IN list would first gather every case of that type.
-            stmt = stmt.where(
-                exists().where(CaseType.case_id == Case.id, CaseType.code == args["type"])
-            )
+            chosen["f_type"] = args["type"]
         if args.get("mine") == "1":
-            stmt = stmt.where(Case.assigned_to_id == user.id)
-        return stmt
+            chosen["f_mine"] = user.id
+        self.params = chosen
+        self.key = tuple(sorted(chosen))
 
-    return where
+    def __call__(self, stmt: Select[Any]) -> Select[Any]:
+        return _apply(stmt, self.key, self.params)
+
+
+def _apply(stmt: Select[Any], key: tuple[str, ...], values: Mapping[str, Any]) -> Select[Any]:
+    """The filters named in key, with values or bound parameters alike (one definition)."""
+    if "f_status" in key:
+        stmt = stmt.where(Case.status == values["f_status"])
+    if "f_severity" in key:
+        stmt = stmt.where(Case.severity == values["f_severity"])
+    if "f_type" in key:
+        # Checked per row by key: an IN list would first gather every case of that type.
+        stmt = stmt.where(
+            exists().where(CaseType.case_id == Case.id, CaseType.code == values["f_type"])
+        )
+    if "f_mine" in key:
+        stmt = stmt.where(Case.assigned_to_id == values["f_mine"])
+    return stmt
+
+
+def filters(args: Mapping[str, str], user: User) -> Filters:
+    """The list filters chosen in the query string (see Filters)."""
+    return Filters(args, user)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_page(name: str, key: tuple[str, ...], has_cursor: bool) -> Select[Any]:
+    """page_query over the policy's branch templates, with bound parameters: built and keyed
+    once per list, filter combination and first/later page, so SQLAlchemy's compiled cache
+    serves every request (building and keying the union anew cost more than running it)."""
+    bound = {k: bindparam(k) for k in key}
+    cursor = (bindparam("after_at"), bindparam("after_id")) if has_cursor else None
+    templates = case_branch_templates(name)
+    pages = [
+        _keyset(_apply(b, key, bound), cursor).with_only_columns(Case.id).subquery()
+        for b in templates
+    ]
+    ids = union(*(select(p.c.id) for p in pages))
+    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None)
+    return stmt.options(selectinload(Case.types))

@@ -128,6 +128,8 @@ def test_pages_follow_each_other_without_repeats_or_gaps_across_grants_and_equal
     expected = _newest_first([*same_time, *spread, escalated])
     assert shown == expected
     assert len(shown) > 2 * PAGE_SIZE and len(set(shown)) == len(shown)
+    # The statement compiled once with parameters and the one built for this user agree.
+    assert _all_pages(lambda u: list(visible_case_branches(u)), officer) == shown
 
     district = _listed(org["reviewer_d1"])
     assert district == [escalated]
