@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, any_, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import FunctionElement
@@ -88,6 +88,18 @@ def _uuid_text_sqlite(element: uuid_text, compiler: Any, **kw: Any) -> str:
 
 
 _UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+def in_subquery(column: Any, subquery: Any, dialect: str) -> Any:
+    """column IN (subquery), written so that an index on the column serves it under an OR too.
+
+    PostgreSQL turns IN (subquery) under an OR into a filter checked row by row; as
+    = ANY(ARRAY(subquery)) the subquery runs once and the column's index answers the rest (a
+    bitmap OR with the other terms). SQLite answers IN (subquery) from the index as it is.
+    """
+    if dialect == "postgresql":
+        return column == any_(func.array(subquery.scalar_subquery()))
+    return column.in_(subquery)
 
 
 # --- SQLite writers ------------------------------------------------------------------------------

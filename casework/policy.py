@@ -562,7 +562,7 @@ def visible_audit_events(user: User | None) -> Any:
     from casework.accounts.units import subtree_ids
     from casework.audit.models import AuditEvent as Ev
     from casework.cases.models import Case, Recusal
-    from casework.db import uuid_text
+    from casework.db import in_subquery, uuid_text
     from casework.extensions import db
 
     if user is None or not can(user, Permission.AUDIT_READ):
@@ -573,18 +573,21 @@ def visible_audit_events(user: User | None) -> Any:
     if user.unit_id is None:
         return stmt.where(false())  # default deny
     units = subtree_ids(user.unit_id)
+    dialect = db.engine.dialect.name
     held = select(Case.id).where(
         or_(Case.owning_unit_id.in_(units), Case.handling_unit_id.in_(units))
     )
     about = [
         and_(
             Ev.object_type == Case.__tablename__,
-            Ev.object_id.in_(held.with_only_columns(uuid_text(Case.id))),
+            in_subquery(Ev.object_id, held.with_only_columns(uuid_text(Case.id)), dialect),
         )
     ]
     for model in _case_records():
         ids = select(uuid_text(model.id)).where(model.case_id.in_(held))
-        about.append(and_(Ev.object_type == model.__tablename__, Ev.object_id.in_(ids)))
+        about.append(
+            and_(Ev.object_type == model.__tablename__, in_subquery(Ev.object_id, ids, dialect))
+        )
     stmt = stmt.where(or_(Ev.actor_unit_id.in_(units), *about))
     recused = list(db.session.scalars(select(Recusal.case_id).where(Recusal.user_id == user.id)))
     if recused:
