@@ -5,17 +5,18 @@
     .venv/bin/python bench/cases.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/casework_bench
     .venv/bin/python bench/cases.py --pg URL --no-sqlite   # PostgreSQL only
 
-The issue's million (not run here: see the extrapolation below):
+The issue's million (a kept database grows in steps: --reuse seeds only what is missing):
 
     .venv/bin/python bench/cases.py --sizes 100000,1000000 --db /var/tmp/cases.db
     .venv/bin/python bench/cases.py --sizes 1000000 --db /var/tmp/cases.db --reuse   # measure again
     .venv/bin/python bench/cases.py --sizes 100000,1000000 --no-sqlite --pg URL --keyring pg.json
 
-Seeding runs at 200-1,000 cases a second depending on the machine (every field really encrypted), so
-a million takes 20-90 minutes and about 2.5 GB on SQLite; the measurements take a minute or two.
-When the largest size is under a million, the output ends with an extrapolation to 1,000,000: per
-operation t(N) = t(n) × (N/n)^k, with k fitted on the last two sizes and kept within [0, 1] (an
-estimate, printed as such, never a measurement).
+Seeding runs at about 1,500 cases a second on one quiet core (every field really encrypted; data
+keys, cases, types and people inserted with Core executemany, 1,000 per transaction), 400-800 on a
+busy machine: a million takes 12-40 minutes and about 2.5 GB on SQLite; the measurements take a
+minute or two. When the largest size is under a million, the output ends with an extrapolation to
+1,000,000: per operation t(N) = t(n) × (N/n)^k, with k fitted on the last two sizes and kept within
+[0, 1] (an estimate, printed as such, never a measurement).
 
 What is seeded: the official tree (central → 34 provinces → 3,321 communes, from vietnam-provinces,
 through casework.accounts.units.import_official), one officer per commune, then cases received by the
@@ -25,8 +26,8 @@ national proportions: Nguyễn, Trần, Lê, Phạm, …; Thị Hoa, Ngọc Lan,
 the ways people write them, a CCCD number for about half, a date of birth; 60% of cases have an
 alleged perpetrator; 4% of victims come back (same name, phone, ID) as repeat victims. Status and
 severity follow a plausible spread. Rows are built with the application's own encryption
-(EncryptedField.encrypt_raw under data keys from datakeys.create, blind indexes from
-blindindex.value_for) and inserted 1,000 per transaction with executemany: what open_case stores,
+(EncryptedField.encrypt_raw under fresh data keys wrapped as datakeys.create wraps them, blind
+indexes from blindindex.value_for) and inserted 1,000 per transaction with executemany: what open_case stores,
 without its per-row ORM work, and without CASE_OPEN audit events. The intake figure below goes
 through open_case itself.
 
@@ -34,7 +35,7 @@ What is measured (median of --repeat runs, each in a fresh transaction with no l
 unwrapped keys, as a request starts; the busiest commune's officer unless said otherwise). "Bare SQL"
 is the indexed SQL beneath the operation, compiled before the clock starts and run on the driver's
 cursor: no ORM, no SQLAlchemy, no decryption, no policy.
-  case list        casework.cases.views._page over policy.visible_case_branches (each grant paged by
+  case list        casework.cases.listing.page over policy.visible_case_branches (each grant paged by
                    key on its own index, then merged), and each row's types as the page shows them;
                    the first page and one 20 pages in │ bare: the one range of the owning-unit index
                    that holds the same rows (checked equal first), and one query for their types
@@ -86,15 +87,15 @@ from sqlalchemy import bindparam, delete, event, func, insert, select
 from sqlalchemy.orm import aliased
 
 from casework import create_app
-from casework.accounts import service as accounts
+from casework.accounts import users as user_admin
 from casework.accounts.models import Unit, User
 from casework.accounts.units import import_official
 from casework.audit.models import AuditEvent
 from casework.audit.service import GENESIS, event_hash
 from casework.audit.verify import ChainRow
 from casework.cases import search, service, vocab
+from casework.cases.listing import PAGE_SIZE
 from casework.cases.models import Case, CaseCounter, CaseType, Person
-from casework.cases.views import PAGE_SIZE
 from casework.crypto import blindindex, datakeys
 from casework.crypto.keyring import parse_keyring
 from casework.crypto.models import DataKey
@@ -262,7 +263,7 @@ def make_app(url: str, keyring_file: Path | None = None):  # type: ignore[no-unt
 
 def build_world(rng: random.Random) -> World:
     """The official tree (through the import service) and one officer per commune: the first made
-    through accounts.create_user, the others copied from it in bulk (hashing is not measured)."""
+    through user_admin.create_user, the others copied from it in bulk (hashing is not measured)."""
     import_official(None)
     db.session.commit()
     parent = aliased(Unit)
@@ -279,7 +280,7 @@ def build_world(rng: random.Random) -> World:
     )
     missing = [u for u in communes if u not in officers]
     if missing:
-        first, _ = accounts.create_user(
+        first, _ = user_admin.create_user(
             None,
             username=f"officer.{missing[0]}",
             display_name=f"Cán bộ {missing[0]}",
@@ -356,11 +357,31 @@ def _index(f: Any, value: str | None) -> int | None:
     )
 
 
+KEYS: list[dict[str, Any]] = []  # the batch's data keys, inserted with its rows
+
+
+def new_data_key(kind: str, owner_id: uuid.UUID, now: datetime) -> None:
+    """datakeys.create without its ORM object: a fresh key, wrapped the same way under the primary
+    master key, remembered for the fields' encryption and inserted with the batch (Core)."""
+    session = db.session()
+    uow = datakeys.unit_of_work(session)
+    primary = datakeys.current_keyring().primary
+    key = os.urandom(datakeys.DATA_KEY_BYTES)
+    KEYS.append(
+        {
+            "id": uuid.uuid4(), "owner_kind": kind, "owner_id": owner_id, "key_version": 1,
+            "master_key_id": primary.id, "wrapped_key": datakeys.wrap(uow.kek_for(primary), key),
+            "created_at": now, "rewrapped_at": None, "shredded_at": None,
+        }
+    )  # fmt: skip
+    uow.remember(kind, owner_id, 1, key)
+
+
 def _person_row(
     role: str, sex: str, case_id: uuid.UUID, officer: int, now: datetime, **values: Any
 ) -> dict[str, Any]:
     person_id = uuid.uuid4()
-    datakeys.create(db.session(), "person", person_id)
+    new_data_key("person", person_id, now)
     row: dict[str, Any] = {
         "id": person_id, "case_id": case_id, "role": role, "sex": sex, "created_at": now,
         "created_by_id": officer, "version": 1, "birth_year": values.pop("birth_year", None),
@@ -381,17 +402,40 @@ def _person_row(
     return row
 
 
+def write_counters(
+    counters: dict[tuple[str, int], int], stored: dict[tuple[str, int], int]
+) -> None:
+    """The codes' counters that moved in this batch (Core: one UPDATE or INSERT each), in the
+    batch's transaction, so that an interrupted seed continues with fresh codes."""
+    table = CaseCounter.__table__
+    changed = [(k, v) for k, v in counters.items() if stored.get(k) != v]
+    new = [{"prefix": p, "year": y, "last": v} for (p, y), v in changed if (p, y) not in stored]
+    moved = [{"p": p, "y": y, "v": v} for (p, y), v in changed if (p, y) in stored]
+    if new:
+        db.session.execute(insert(table), new)
+    if moved:
+        db.session.execute(
+            table.update()
+            .where(table.c.prefix == bindparam("p"), table.c.year == bindparam("y"))
+            .values(last=bindparam("v")),
+            moved,
+        )
+    stored.update(changed)
+
+
 def seed(world: World, until: int, *, quiet: bool = False) -> float:
     """Add cases until `until` exist, 1,000 per transaction; returns cases per second.
 
     Rows are built with the fields' own encryption (EncryptedField.encrypt_raw under fresh data
-    keys from datakeys.create, blind indexes from blindindex.value_for) and inserted with Core
-    executemany: what open_case stores, without its per-row ORM work. No audit events are written."""
+    keys wrapped as datakeys.create wraps them, blind indexes from blindindex.value_for) and
+    inserted with Core executemany, data keys included: what open_case stores, without its per-row
+    ORM work. No audit events are written."""
     rng = world.rng
     now = datetime.now(UTC)
     start = time.perf_counter()
     todo = until - world.seeded
     counters = {(c.prefix, c.year): c.last for c in db.session.scalars(select(CaseCounter))}
+    stored = dict(counters)
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
     done = 0
     while done < todo:
@@ -403,7 +447,7 @@ def seed(world: World, until: int, *, quiet: bool = False) -> float:
             prefix, year = world.prefixes[victim.commune], received.astimezone(tz).year
             counters[(prefix, year)] = number = counters.get((prefix, year), 0) + 1
             case_id = uuid.uuid4()
-            datakeys.create(db.session(), "case", case_id)
+            new_data_key("case", case_id, received)
             codes = pick(rng, TYPES)
             status, severity = pick(rng, STATUS), pick(rng, SEVERITY)
             cases.append(
@@ -445,12 +489,12 @@ def seed(world: World, until: int, *, quiet: bool = False) -> float:
                         phone=phone_number(rng) if rng.random() < 0.7 else None,
                     )
                 )  # fmt: skip
-        db.session.flush()  # the data keys made by datakeys.create
+        db.session.execute(insert(DataKey.__table__), KEYS)
+        KEYS.clear()
         db.session.execute(insert(Case.__table__), cases)
         db.session.execute(insert(CaseType.__table__), types)
         db.session.execute(insert(Person.__table__), people)
-        for (prefix, year), last in counters.items():
-            db.session.merge(CaseCounter(prefix=prefix, year=year, last=last))
+        write_counters(counters, stored)
         db.session.commit()
         db.session.expunge_all()
         done += len(cases)
@@ -582,7 +626,8 @@ def later_cursor(unit_id: int, depth: int) -> tuple[datetime, uuid.UUID] | None:
 def measure_list(world: World, unit_id: int, repeat: int, label: str, depth: int = 0) -> Row:
     """A page as casework.cases.views.index builds it (each policy branch paged by key, then
     merged), and the rows' types it shows; bare: the one indexed range that holds the same rows."""
-    from casework.cases.views import _as_is, _page
+    from casework.cases.listing import as_is as _as_is
+    from casework.cases.listing import page as _page
 
     cursor = later_cursor(unit_id, depth) if depth else None
     after = f"{cursor[0].isoformat()}_{cursor[1]}" if cursor else None
@@ -944,7 +989,11 @@ def measure(
         measure_repeat(world, busiest[0], cases, repeat),
         search_row,
     ]
-    pages = measure_pages(app_, world, busiest[0], cases, phones, max(repeat // 2, 5))
+    try:
+        pages = measure_pages(app_, world, busiest[0], cases, phones, max(repeat // 2, 5))
+    except Exception as exc:
+        db.session.rollback()
+        pages = {"(whole requests)": f"failed: {type(exc).__name__}"}
     rows.append(measure_intake(world, intakes))
     return Report(size, rows, seed_rate, busiest, typical, pages)
 
@@ -1011,6 +1060,28 @@ def print_extrapolation(title: str, reports: list[Report], target: int = MILLION
     print(f"  seeding the other {target - large.size:,} cases here: about {minutes:,.0f} min")
 
 
+def refresh_schema() -> None:
+    """A kept database made by an older version: tables whose columns changed since are made
+    again when they hold nothing the benchmark needs (empty, or the audit log it wrote itself)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
+    stale = [
+        table
+        for table in db.metadata.sorted_tables
+        if inspector.has_table(table.name)
+        and {c.name for c in table.columns}
+        != {c["name"] for c in inspector.get_columns(table.name)}
+    ]
+    for table in stale:
+        empty = db.session.scalar(select(func.count()).select_from(table)) == 0
+        if not (empty or table.name.startswith("audit_")):
+            raise SystemExit(f"{table.name} changed since the database was seeded: seed again")
+    db.session.commit()
+    db.metadata.drop_all(db.engine, tables=list(reversed(stale)))
+    db.create_all()
+
+
 def run(title: str, url: str, sizes: list[int], args: argparse.Namespace, keyring: Path) -> None:
     app_ = make_app(url, keyring)
     reports: list[Report] = []
@@ -1018,6 +1089,8 @@ def run(title: str, url: str, sizes: list[int], args: argparse.Namespace, keyrin
         if not args.reuse:
             db.drop_all()
             db.create_all()
+        else:
+            refresh_schema()
         rng = random.Random(args.seed)
         t0 = time.perf_counter()
         world = build_world(rng)
