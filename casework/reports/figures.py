@@ -84,15 +84,18 @@ def case_columns(scope: Scope, w: Window) -> Counts:
 
 
 def by_unit(scope: Scope, w: Window) -> Counts:
-    tree = scope.tree
+    """Cases received under each direct unit of the report's unit: counted per owning unit in
+    the database, then mapped to the direct unit with the (small) unit tree."""
+    tops = dict(db.session.execute(select(scope.tree.c.id, scope.tree.c.top)).all())
     flag = w.flag(Case.received_at)
-    stmt = (
-        select(flag, tree.c.top, func.count())
-        .join(tree, tree.c.id == Case.owning_unit_id)
-        .where(w.within(Case.received_at))
-        .group_by(flag, tree.c.top)
-    )
-    return _run(stmt)
+    stmt = select(flag, Case.owning_unit_id, func.count()).where(w.within(Case.received_at))
+    stmt = scope.cases(stmt).group_by(flag, Case.owning_unit_id)
+    out: Counts = {}
+    for (bucket, unit_id), n in _run(stmt).items():
+        if unit_id in tops:
+            key = (bucket, tops[unit_id])
+            out[key] = out.get(key, 0) + n
+    return out
 
 
 def types(scope: Scope, w: Window) -> Counts:
