@@ -1,4 +1,4 @@
-"""`casework audit verify` and `casework audit checkpoint`."""
+"""`casework audit verify`, `casework audit checkpoint` and `casework audit keys`."""
 
 from __future__ import annotations
 

@@ -10,11 +10,15 @@ what is wrong. tests/audit/test_rows.py holds the two to each other, on edited r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from casework.audit.service import DOMAIN, ChainRow
+from casework.extensions import db
+
+BATCH = 10_000
+SEQ_FLOOR = -(2**63)  # the lowest number a 64-bit sequence column can hold
 
 COLUMNS = ChainRow._fields
 HASH_INDEX = COLUMNS.index("hash")
@@ -138,3 +142,76 @@ def plain_digest(raw: Sequence[Any]) -> bytes | None:
     if not body.isascii() and not all(v is None or v.isascii() for v in values):
         return None  # (a length of 128 to 255 alone makes the body non-ASCII: that is fine)
     return _sha256(DOMAIN + prev + body.encode("latin-1")).digest()
+
+
+# --- Reading the database ----------------------------------------------------------------------
+
+
+class Reader:
+    """Raw rows through one driver connection, rolled back after every query (no lock is held)."""
+
+    def __init__(self, connection: Any, qmark: bool) -> None:
+        self._conn = connection
+        p = "?" if qmark else "%s"
+        # Fixed column names only: nothing here comes from outside.
+        self._select = (
+            f"SELECT {', '.join(COLUMNS)} FROM audit_event "  # noqa: S608
+            f"WHERE seq >= {p} AND seq <= {p} ORDER BY seq LIMIT {p}"
+        )
+
+    def _all(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+            self._conn.rollback()
+
+    def head(self) -> int:
+        value = self._all("SELECT max(seq) FROM audit_event")[0][0]
+        return value if type(value) is int else 0
+
+    def checkpoints(self) -> list[Any]:
+        return self._all(
+            "SELECT seq, hash, at, key_id, signature, algorithm, public_key "
+            "FROM audit_checkpoint ORDER BY seq"
+        )
+
+    def batches(self, lo: int, hi: int, batch: int = BATCH) -> Iterator[list[Any]]:
+        """Rows with lo <= seq <= hi, in seq order, a batch at a time."""
+        while True:
+            rows = self._all(self._select, (lo, hi, batch))
+            if not rows:
+                return
+            yield rows
+            if len(rows) < batch:
+                return
+            lo = rows[-1][0] + 1
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def app_reader() -> Reader:
+    """A reader on the application's database (a pooled connection, outside the session)."""
+    return Reader(db.engine.raw_connection(), db.engine.dialect.name == "sqlite")
+
+
+def head_seq() -> int:
+    """The highest sequence number stored (0 for an empty log)."""
+    reader = app_reader()
+    try:
+        return reader.head()
+    finally:
+        reader.close()
+
+
+def fetch_rows(upto: int | None = None) -> list[Any]:
+    """Every stored row, in seq order (for small logs and tests; verification streams instead)."""
+    reader = app_reader()
+    try:
+        hi = reader.head() if upto is None else upto
+        return [row for rows in reader.batches(SEQ_FLOOR, hi) for row in rows]
+    finally:
+        reader.close()

@@ -14,7 +14,7 @@ list of rows in memory, which is how the tests mutate a copy.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,17 +22,30 @@ from typing import Any
 from flask import current_app
 
 from casework.audit import checkpoints
-from casework.audit.rows import COLUMNS, HASH_INDEX, Unreadable, decode, plain_digest, stored_time
-from casework.audit.rows import ChainRow as ChainRow  # for the callers of this module
+
+# BATCH, COLUMNS, ChainRow, fetch_rows and head_seq: callers import them from here too.
+from casework.audit.rows import BATCH as BATCH
+from casework.audit.rows import COLUMNS as COLUMNS
+from casework.audit.rows import (
+    HASH_INDEX,
+    SEQ_FLOOR,
+    Reader,
+    Unreadable,
+    app_reader,
+    decode,
+    plain_digest,
+    stored_time,
+)
+from casework.audit.rows import ChainRow as ChainRow
+from casework.audit.rows import fetch_rows as fetch_rows
 from casework.audit.rows import hash_value as _hash_value
+from casework.audit.rows import head_seq as head_seq
 from casework.audit.service import GENESIS, event_hash
 from casework.crypto import signing
 from casework.extensions import db
 
-BATCH = 10_000
 RANGE = 250_000  # events per worker task when verifying in parallel
 MAX_LISTED = 20
-SEQ_FLOOR = -(2**63)  # the lowest number a 64-bit sequence column can hold
 
 
 @dataclass(frozen=True)
@@ -297,76 +310,6 @@ def verify_rows(
 
 
 # --- Reading the database ----------------------------------------------------------------------
-
-
-class Reader:
-    """Raw rows through one driver connection, rolled back after every query (no lock is held)."""
-
-    def __init__(self, connection: Any, qmark: bool) -> None:
-        self._conn = connection
-        p = "?" if qmark else "%s"
-        # Fixed column names only: nothing here comes from outside.
-        self._select = (
-            f"SELECT {', '.join(COLUMNS)} FROM audit_event "  # noqa: S608
-            f"WHERE seq >= {p} AND seq <= {p} ORDER BY seq LIMIT {p}"
-        )
-
-    def _all(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-        cursor = self._conn.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-            self._conn.rollback()
-
-    def head(self) -> int:
-        value = self._all("SELECT max(seq) FROM audit_event")[0][0]
-        return value if type(value) is int else 0
-
-    def checkpoints(self) -> list[Any]:
-        return self._all(
-            "SELECT seq, hash, at, key_id, signature, algorithm, public_key "
-            "FROM audit_checkpoint ORDER BY seq"
-        )
-
-    def batches(self, lo: int, hi: int, batch: int = BATCH) -> Iterator[list[Any]]:
-        """Rows with lo <= seq <= hi, in seq order, a batch at a time."""
-        while True:
-            rows = self._all(self._select, (lo, hi, batch))
-            if not rows:
-                return
-            yield rows
-            if len(rows) < batch:
-                return
-            lo = rows[-1][0] + 1
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-def app_reader() -> Reader:
-    """A reader on the application's database (a pooled connection, outside the session)."""
-    return Reader(db.engine.raw_connection(), db.engine.dialect.name == "sqlite")
-
-
-def head_seq() -> int:
-    """The highest sequence number stored (0 for an empty log)."""
-    reader = app_reader()
-    try:
-        return reader.head()
-    finally:
-        reader.close()
-
-
-def fetch_rows(upto: int | None = None) -> list[Any]:
-    """Every stored row, in seq order (for small logs and tests; verification streams instead)."""
-    reader = app_reader()
-    try:
-        hi = reader.head() if upto is None else upto
-        return [row for rows in reader.batches(SEQ_FLOOR, hi) for row in rows]
-    finally:
-        reader.close()
 
 
 def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
