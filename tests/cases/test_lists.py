@@ -177,3 +177,20 @@ def test_the_type_filter_keeps_only_cases_of_that_type_in_every_grant(app, org, 
     assert divorce.code in html and escalated.code not in html
     html = browser.get("/cases/?type=domestic_violence").get_data(as_text=True)
     assert escalated.code in html and divorce.code not in html
+
+
+def test_search_and_repeat_warnings_follow_the_same_grants_and_recusals(org):
+    from casework.cases import search
+
+    colleague = make_user("officer.c1b", "officer", org["C1"])
+    first, second = open_case(org["officer_c1"]), open_case(org["officer_c1"])
+    elsewhere = open_case(org["officer_c2"])  # the same victim's phone, in another commune
+    service.recuse(make_user("reviewer.c1", "reviewer", org["C1"]), second, colleague)
+    db.session.commit()
+    found = {hit.case for hit in search.search_cases(colleague, "phone", "0912 345 678")}
+    assert found == {first}
+    named, hidden = search.repeat_matches(colleague, first)
+    assert named == [] and hidden == 2  # the recused case and the other commune's: counted only
+    named, hidden = search.repeat_matches(org["officer_c1"], first)
+    assert named == [second] and hidden == 1
+    assert elsewhere not in named
