@@ -55,6 +55,7 @@ class Tag(StrEnum):
     CONSENT_GIVE = "case:consent:give"
     CONSENT_WITHDRAW = "case:consent:withdraw"
     LEGAL_BASIS_RECORD = "case:legal_basis:record"
+    LEGAL_BASIS_END = "case:legal_basis:end"
     ASSESSMENT_ADD = "case:assessment:add"
     ACTION_ADD = "case:action:add"
     ACTION_CORRECT = "case:action:correct"

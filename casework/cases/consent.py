@@ -305,13 +305,11 @@ def end_legal_basis(
     flush()  # a concurrent end of the same row is refused as stale (version_id_col)
     audit.record(
         actor,
-        # No tag of its own yet: recorded as a change of the legal basis, marked "ended".
-        Tag.LEGAL_BASIS_RECORD,
+        Tag.LEGAL_BASIS_END,
         case,
         legal_basis_id=str(basis.id),
         basis=basis.basis,
         purpose=basis.purpose,
-        ended=True,
     )
 
 

@@ -74,7 +74,14 @@ def _keys_in_use(tables: set[str]) -> dict[str, str]:
                 raise SelfCheckFailed("a sealed second-factor seed is malformed") from None
     if "audit_checkpoint" in tables:
         # Ed25519 checkpoints name a signing key, not a master key: only the older HMAC ones count.
-        legacy = "SELECT DISTINCT key_id FROM audit_checkpoint WHERE algorithm = 'hmac-sha256'"
+        # A database not yet upgraded has no algorithm column, and every checkpoint there is HMAC:
+        # the check must pass so that `casework init` can start and upgrade it.
+        columns = {
+            c["name"] for c in inspect(db.session.connection()).get_columns("audit_checkpoint")
+        }
+        legacy = "SELECT DISTINCT key_id FROM audit_checkpoint"
+        if "algorithm" in columns:
+            legacy += " WHERE algorithm = 'hmac-sha256'"
         for (key_id,) in db.session.execute(text(legacy)):
             used.setdefault(key_id, "audit checkpoints")
     return used

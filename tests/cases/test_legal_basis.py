@@ -43,13 +43,9 @@ def _end(actor, case, basis, reason=REASON, version=None):  # type: ignore[no-un
 
 
 def _ends() -> list[AuditEvent]:
-    return [
-        e
-        for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.tag == "case:legal_basis:record")
-        )
-        if '"ended":true' in e.details
-    ]
+    return list(
+        db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "case:legal_basis:end"))
+    )
 
 
 def test_an_ended_legal_basis_no_longer_counts_and_stays_in_the_history(org):
