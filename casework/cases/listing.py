@@ -38,7 +38,9 @@ def _cursor(after: str | None) -> tuple[datetime, uuid.UUID] | None:
         abort(400)
 
 
-def _keyset(stmt: Select[Any], after: tuple[Any, Any] | None) -> Select[Any]:
+def _keyset(
+    stmt: Select[Any], after: tuple[Any, Any] | None, size: int | None = None
+) -> Select[Any]:
     """Newest first, after the cursor; one row more than a page tells whether another follows."""
     if after is not None:
         moment, last_id = after
@@ -48,7 +50,7 @@ def _keyset(stmt: Select[Any], after: tuple[Any, Any] | None) -> Select[Any]:
                 and_(Case.received_at == moment, Case.id < last_id),
             )
         )
-    return stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(PAGE_SIZE + 1)
+    return stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit((size or PAGE_SIZE) + 1)
 
 
 def as_is(stmt: Select[Any]) -> Select[Any]:
@@ -76,7 +78,7 @@ def page(
     key = getattr(where, "key", None) if where is not as_is else ()
     if branches and name and key is not None:
         cursor = _cursor(after)
-        stmt = _cached_page(name, key, cursor is not None)
+        stmt = _cached_page(name, key, cursor is not None, PAGE_SIZE)
         params = {**branches.params, **getattr(where, "params", {})}  # type: ignore[attr-defined]
         if cursor is not None:
             params.update(after_at=cursor[0], after_id=cursor[1])
@@ -135,17 +137,18 @@ def filters(args: Mapping[str, str], user: User) -> Filters:
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_page(name: str, key: tuple[str, ...], has_cursor: bool) -> Select[Any]:
+def _cached_page(name: str, key: tuple[str, ...], has_cursor: bool, size: int) -> Select[Any]:
     """page_query over the policy's branch templates, with bound parameters: built and keyed
     once per list, filter combination and first/later page, so SQLAlchemy's compiled cache
-    serves every request (building and keying the union anew cost more than running it)."""
+    serves every request (building and keying the union anew cost more than running it). The page
+    size is part of the key: a statement built for another size must not be served."""
     bound = {k: bindparam(k) for k in key}
     cursor = (bindparam("after_at"), bindparam("after_id")) if has_cursor else None
     templates = case_branch_templates(name)
     pages = [
-        _keyset(_apply(b, key, bound), cursor).with_only_columns(Case.id).subquery()
+        _keyset(_apply(b, key, bound), cursor, size).with_only_columns(Case.id).subquery()
         for b in templates
     ]
     ids = union(*(select(p.c.id) for p in pages))
-    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None)
+    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None, size)
     return stmt.options(selectinload(Case.types))
