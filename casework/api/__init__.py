@@ -11,7 +11,15 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def init_app(app: Flask) -> None:
     # Importing the modules wires routes, guards and error handlers to the blueprint, once.
-    from casework.api import auth, cases, openapi, people, problems, workflow  # noqa: F401
+    from casework.api import (  # noqa: F401
+        auth,
+        cases,
+        openapi,
+        people,
+        problems,
+        workflow,
+    )
+    from casework.api import timeline  # noqa: F401
     from casework.extensions import csrf
 
     # A bearer token is not sent by a browser on its own, so a forged cross-site request carries
