@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
         problems,
         workflow,
     )
-    from casework.api import timeline  # noqa: F401
+    from casework.api import support, timeline  # noqa: F401
     from casework.extensions import csrf
 
     # A bearer token is not sent by a browser on its own, so a forged cross-site request carries

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from casework.api.schemas import INT, MOMENT, NSTR, SCHEMAS, STR, UUID, _obj, _ref, _when
-from casework.cases.models import Action, Assessment
+from casework.cases.models import Action, Assessment, FollowUp, Support
+from casework.cases.support import SupportRow
 from casework.cases.timeline import AssessmentHistory, TimelineEntry
 
 NUUID = {"type": ["string", "null"], "format": "uuid"}
@@ -95,3 +96,79 @@ def action(a: Action) -> dict[str, Any]:
 
 def timeline_entry(e: TimelineEntry) -> dict[str, Any]:
     return {**action(e.action), "corrected": [action(a) for a in e.corrected]}
+
+
+# --- Support and follow-ups --------------------------------------------------------------------
+
+NDATE = {"type": ["string", "null"], "format": "date"}
+SCHEMAS["Support"] = _obj(
+    {
+        "id": UUID,
+        "person_id": UUID,
+        "service": STR,
+        "provider_unit_id": {"type": ["integer", "null"]},
+        "provider_partner_id": {"type": ["integer", "null"]},
+        "status": STR,
+        "started_on": NDATE,
+        "ended_on": NDATE,
+        "outcome": NSTR,
+        "version": INT,
+    }
+)
+SCHEMAS["SupportRow"] = _obj(
+    {
+        **SCHEMAS["Support"]["properties"],
+        "provider": {**STR, "description": "The providing unit's or partner's name."},
+        "referral_id": NUUID,
+    }
+)
+SCHEMAS["FollowUp"] = _obj(
+    {
+        "id": UUID,
+        "due_at": MOMENT,
+        "status": STR,
+        "done_at": {"type": ["string", "null"], "format": "date-time"},
+        "note": NSTR,
+        "version": INT,
+    }
+)
+SCHEMAS["SupportSection"] = _obj(
+    {
+        "services": {"type": "array", "items": _ref("SupportRow")},
+        "follow_ups": {"type": "array", "items": _ref("FollowUp")},
+    }
+)
+
+
+def support(s: Support) -> dict[str, Any]:
+    return {
+        "id": str(s.id),
+        "person_id": str(s.person_id),
+        "service": s.service,
+        "provider_unit_id": s.provider_unit_id,
+        "provider_partner_id": s.provider_partner_id,
+        "status": s.status,
+        "started_on": s.started_on.isoformat() if s.started_on else None,
+        "ended_on": s.ended_on.isoformat() if s.ended_on else None,
+        "outcome": s.outcome,
+        "version": s.version,
+    }
+
+
+def support_row(r: SupportRow) -> dict[str, Any]:
+    return {
+        **support(r.support),
+        "provider": r.provider,
+        "referral_id": str(r.referral.id) if r.referral is not None else None,
+    }
+
+
+def follow_up(f: FollowUp) -> dict[str, Any]:
+    return {
+        "id": str(f.id),
+        "due_at": _when(f.due_at),
+        "status": f.status,
+        "done_at": _when(f.done_at),
+        "note": f.note,
+        "version": f.version,
+    }
