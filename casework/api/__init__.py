@@ -17,9 +17,11 @@ def init_app(app: Flask) -> None:
         openapi,
         people,
         problems,
+        referrals,
+        support,
+        timeline,
         workflow,
     )
-    from casework.api import support, timeline  # noqa: F401
     from casework.extensions import csrf
 
     # A bearer token is not sent by a browser on its own, so a forged cross-site request carries

@@ -14,6 +14,7 @@ from casework.api import tokens
 from casework.extensions import db
 from tests.cases.conftest import org  # noqa: F401 (fixture)
 from tests.conftest import PASSWORD
+from tests.referrals.conftest import partners  # noqa: F401 (fixture)
 
 
 def make_token(user, scope: str = "write", days: int = 30) -> str:  # type: ignore[no-untyped-def]
