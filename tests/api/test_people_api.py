@@ -16,7 +16,9 @@ from tests.conftest import CANARY, audit_text
 
 
 def _victim(case) -> Person:  # type: ignore[no-untyped-def]
-    return db.session.scalar(select(Person).where(Person.case_id == case.id))
+    return db.session.scalar(
+        select(Person).where(Person.case_id == case.id, Person.role == "victim")
+    )
 
 
 def _person_body(**fields: object) -> dict[str, object]:

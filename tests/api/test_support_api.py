@@ -23,7 +23,9 @@ def _count(model) -> int:  # type: ignore[no-untyped-def]
 
 
 def _victim(case) -> Person:  # type: ignore[no-untyped-def]
-    return db.session.scalar(select(Person).where(Person.case_id == case.id))
+    return db.session.scalar(
+        select(Person).where(Person.case_id == case.id, Person.role == "victim")
+    )
 
 
 def _today() -> str:
