@@ -12,11 +12,13 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from casework import create_app
@@ -79,6 +81,32 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """Demo cases the journeys start from (codes as users see them, ids for URLs)."""
+
+    reported_code: str  # serious, quick report sent to the district, referred to legal aid
+    reported_id: str
+    escalated_code: str  # its commune asked the district to take it over
+
+
+@pytest.fixture(scope="module")
+def demo(live_app: Flask) -> Demo:
+    from casework.cases.models import Case
+    from casework.cases.workflow.models import Escalation, QuickReport
+
+    with live_app.app_context():
+        reported = db.session.scalars(
+            select(Case).join(QuickReport, QuickReport.case_id == Case.id)
+        ).one()
+        escalated = db.session.scalars(
+            select(Case).join(Escalation, Escalation.case_id == Case.id)
+        ).one()
+        found = Demo(reported.code, str(reported.id), escalated.code)
+        db.session.remove()
+    return found
 
 
 @pytest.fixture(scope="module")

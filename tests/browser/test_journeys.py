@@ -5,11 +5,13 @@ photographed at phone and desktop sizes (conftest.Pages.check)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
+import pytest
 from playwright.sync_api import expect
 
 from casework.demo import DEMO_PASSWORD
-from tests.browser.conftest import Pages
+from tests.browser.conftest import AccessibilityError, Demo, Pages
 
 CASE_CODE = re.compile(r"[A-Z0-9-]+-\d{4}-\d+")
 
@@ -56,3 +58,209 @@ def test_officer_records_an_intake_on_a_phone(pages: Pages) -> None:
     expect(consent).to_contain_text(t("Contact by phone"))
     expect(consent).to_contain_text("Nguyễn Thị Thử")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Case %(code)s", code=code))
+
+
+def _tab_to(pages: Pages, target: str, visited: list[str], limit: int = 40) -> None:
+    """Press Tab until the element with id `target` has focus, noting every field passed."""
+    page = pages.page
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")
+        if not visited or visited[-1] != focused:
+            visited.append(focused)
+        if focused == target:
+            return
+    raise AssertionError(f"Tab never reached #{target}; focus went through {visited}")
+
+
+def test_intake_completed_with_the_keyboard_alone(pages: Pages) -> None:
+    page, t = pages.page, pages.t
+    pages.goto("/login", "keyboard-sign-in")
+    # The username field has focus when the page opens.
+    page.keyboard.type("officer.mh")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name=t("Sign out"))).to_be_visible()
+
+    new_case = page.get_by_role("link", name=t("Record a new case"))
+    visited: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if new_case.evaluate("link => link === document.activeElement"):
+            break
+    else:
+        raise AssertionError("Tab never reached the link to a new case")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=t("New case"))).to_be_visible()
+
+    def field_id(label: str) -> str:
+        return page.get_by_label(label, exact=True).get_attribute("id") or ""
+
+    _tab_to(pages, "immediate_danger", visited)
+    page.keyboard.press("Space")
+    _tab_to(pages, "source", visited)
+    # A closed select moves through its options with the arrow keys.
+    for _ in range(12):
+        if page.evaluate("document.activeElement.selectedOptions[0].text") == t("Relative"):
+            break
+        page.keyboard.press("ArrowDown")
+    _tab_to(pages, field_id(t("Domestic violence")), visited)
+    page.keyboard.press("Space")
+    _tab_to(pages, "summary", visited)
+    page.keyboard.type("Em gái báo chị bị chồng đánh tối qua.")
+    _tab_to(pages, "victim_name", visited)
+    page.keyboard.type("Lê Thị Bàn Phím")
+    _tab_to(pages, "victim_phone", visited)
+    page.keyboard.type("0912 000 888")
+    submit = page.get_by_role("button", name=t("Record the case"))
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if submit.evaluate("button => button === document.activeElement"):
+            break
+    else:
+        raise AssertionError("Tab never reached the button that records the case")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("status")).to_contain_text(
+        re.compile(re.escape(t("Case %(code)s recorded.", code="@")).replace("@", ".+"))
+    )
+    expect(page.get_by_role("region", name=t("What must be done now"))).to_contain_text(
+        t("Immediate danger: make a safety plan now; consider a shelter and a contact ban.")
+    )
+    expect(page.locator("#intake")).to_contain_text(t("Relative"))
+    # Focus went through the form in reading order: the safety screen first, the victim last.
+    fields = [f for f in visited if f in {"immediate_danger", "source", "summary", "victim_name"}]
+    assert fields == ["immediate_danger", "source", "summary", "victim_name"], visited
+    pages.check("case-file")
+
+
+def test_reviewer_gets_the_quick_report_and_accepts_the_escalation(
+    pages: Pages, demo: Demo
+) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("reviewer.vl", DEMO_PASSWORD, code=True)
+    page.get_by_role("link", name=t("Inbox")).click()
+    expect(page.get_by_role("heading", name=t("Inbox"))).to_be_visible()
+    pages.check("inbox")
+    escalation = t("Escalation requested: case %(code)s", code=demo.escalated_code)
+    expect(page.get_by_role("button", name=escalation)).to_be_visible()
+
+    page.get_by_role(
+        "button", name=t("Quick report received: case %(code)s", code=demo.reported_code)
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Quick report %(code)s", code=demo.reported_code)
+    )
+    expect(page.get_by_role("main")).to_contain_text("Nạn nhân bị thương nhẹ")
+    pages.check("quick-report")
+
+    page.get_by_role("link", name=t("Inbox")).click()
+    page.get_by_role("button", name=escalation).click()
+    expect(page.get_by_role("heading", name=t("Escalation request"))).to_be_visible()
+    pages.check("escalated-case")
+    page.get_by_role("button", name=t("Accept: my unit takes the case")).click()
+
+    expect(page.get_by_role("status")).to_contain_text(t("Your unit now handles the case."))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Case %(code)s", code=demo.escalated_code)
+    )
+    expect(page.get_by_role("main")).to_contain_text("Hội LHPN huyện Văn Lâm")
+    expect(page.get_by_role("heading", name=t("Escalation request"))).to_have_count(0)
+    pages.check("accepted-case")
+
+
+def test_legal_aid_accepts_the_referral_and_records_the_service(pages: Pages) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("partner.legal", DEMO_PASSWORD, code=True)
+    page.get_by_role("link", name=t("Referrals"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "Trung tâm Trợ giúp pháp lý nhà nước tỉnh Hưng Yên"
+    )
+    pages.check("portal")
+    page.locator(".referrals a").first.click()
+    expect(page.get_by_role("main")).to_contain_text("Tư vấn thủ tục ly hôn")
+    pages.check("referral")
+    page.get_by_role("button", name=t("Accept"), exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Referral accepted. The referring unit has been told.")
+    )
+
+    page.get_by_role("button", name=t("Start the service")).click()
+    expect(page.get_by_role("status")).to_contain_text(t("Service started."))
+    services = page.locator(".referral-services")
+    services.get_by_label(t("Delivered"), exact=True).check()
+    services.get_by_label(t("Delivered on")).fill(date.today().isoformat())
+    services.get_by_role("button", name=t("Save")).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Service recorded. The referring unit sees it on the case file.")
+    )
+    expect(page.locator(".referral-services")).to_contain_text(t("Legal aid"))
+    expect(page.locator(".referral-services .tag")).to_have_text(t("Delivered"))
+    pages.check("service-recorded")
+
+
+def test_auditor_sees_who_has_seen_a_case_file(pages: Pages, demo: Demo) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("auditor", DEMO_PASSWORD, code=True)
+    page.get_by_role("link", name=t("Audit log")).click()
+    expect(page.get_by_role("heading", name=t("Audit log"))).to_be_visible()
+    pages.check("audit-log")
+
+    page.get_by_text(t("Filter"), exact=True).click()
+    page.get_by_label(t("Object type")).fill("case_file")
+    page.get_by_label(t("Object id")).fill(demo.reported_id)
+    page.get_by_role("button", name=t("Show events")).click()
+    page.get_by_role("link", name=f"case_file {demo.reported_id}").first.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Who has seen this"))
+    people = page.locator("table").first
+    expect(people).to_contain_text("Nguyễn Thị Thu")
+    expect(people).to_contain_text("officer.lh")
+    expect(people).to_contain_text(t("Case officer"))
+    pages.check("who-has-seen")
+
+
+def test_admin_creates_a_user_and_cannot_open_a_case(pages: Pages, demo: Demo) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("admin", DEMO_PASSWORD, code=True)
+    page.get_by_role("link", name=t("Users"), exact=True).click()
+    pages.check("users")
+    page.get_by_role("link", name=t("Create a user")).click()
+    expect(page.get_by_role("heading", name=t("Create a user"))).to_be_visible()
+    pages.check("new-user")
+    page.get_by_label(t("Username")).fill("officer.lh2")
+    page.get_by_label(t("Full name")).fill("Trịnh Thị Mới")
+    page.get_by_label(t("Role")).select_option(label=t("Case officer"))
+    page.get_by_label(t("Unit code")).fill("HY-VL-LH")
+    page.get_by_role("button", name=t("Create the user")).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("The user has been created"))
+    expect(page.get_by_role("main")).to_contain_text("officer.lh2")
+    pages.check("user-created")
+
+    response = page.goto(f"{pages.base_url}/cases/{demo.reported_id}")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("You do not have access to this page")
+    )
+    expect(page.get_by_role("main")).not_to_contain_text("Lê Thị Hạnh")
+    pages.check("refused")
+
+
+def test_the_page_checks_catch_a_violation(pages: Pages) -> None:
+    """The checks every journey relies on do fail: an unlabelled field, an image the CSP forbids."""
+    page = pages.page
+    page.goto(pages.base_url + "/login")
+    page.evaluate("document.querySelector('form').append(document.createElement('input'))")
+    with pytest.raises(AccessibilityError, match="label"):
+        pages.check("broken")
+
+    page.goto(pages.base_url + "/login")
+    with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        page.evaluate(
+            "const img = document.createElement('img'); img.alt = '';"
+            " img.src = 'http://192.0.2.1/tracker.png'; document.body.append(img)"
+        )
+    with pytest.raises(AssertionError, match="Content Security Policy"):
+        pages.check("broken")
