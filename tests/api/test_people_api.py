@@ -232,3 +232,16 @@ def test_reads_are_audited_as_the_file_and_no_name_reaches_the_audit_or_logs(org
     assert text.count("case:person:add") == 1  # the refused one left no event
     assert CANARY not in text
     assert CANARY not in caplog.text
+
+
+def test_a_record_of_another_case_is_not_found_here(org, api):  # type: ignore[no-untyped-def]
+    case = open_case(org["officer_c1"])
+    other = open_case(org["officer_c1"])
+    token = make_token(org["officer_c1"])
+    stranger = _victim(other)
+    url = f"/cases/{case.id}/people/{stranger.id}"
+    response = api.patch(url, token, {"full_name": "Changed"}, headers={"If-Match": '"1"'})
+    assert is_problem(response, 404, "not-found")
+    assert is_problem(api.post(f"{url}/relationships", token, {}), 404, "not-found")
+    db.session.expire_all()
+    assert db.session.get(Person, stranger.id).full_name == CANARY
