@@ -21,7 +21,6 @@ from casework.api.problems import Problem
 from casework.api.registry import Param, route
 from casework.cases import vocab
 from casework.cases.models import Person
-from casework.cases.support import eligible_partners, supported_people
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, require
 from casework.referrals import delivery, packets, portal, service, stays
@@ -99,15 +98,15 @@ def _invalid(field: str, message: Any) -> Problem:
     return Problem("invalid", errors={field: [str(message)]})
 
 
-def _person(case_id: uuid.UUID, value: str) -> Person:
+def _person(value: str) -> Person:
     try:
         person_id = uuid.UUID(value)
     except ValueError:
         raise _invalid("person", _l("Choose a person.")) from None
     person = db.session.get(Person, person_id)
-    if person is None or person.case_id != case_id:
+    if person is None:
         raise _invalid("person", _l("Choose a person."))
-    return person
+    return person  # whether she may be referred from this case is the service's to say
 
 
 @route(
@@ -128,11 +127,9 @@ def send_referral(case_id: uuid.UUID) -> Response:
     require(me(), Permission.REFERRAL_SEND, case)
     body = read_json()
     form = validated(ApiReferralForm, body)
-    person = _person(case.id, form.person.data)
-    if person.id not in {p.id for p in supported_people(case)}:
-        raise _invalid("person", _l("Choose a person."))
+    person = _person(form.person.data)
     partner = db.session.get(Partner, form.partner.data)
-    if partner is None or partner.id not in {p.id for p in eligible_partners(case)}:
+    if partner is None:  # an existing one that does not serve the area: the service refuses it
         raise _invalid("partner", PARTNER_NOT_ELIGIBLE)
     fields = body.get("packet_fields")
     referral = service.send_referral(
