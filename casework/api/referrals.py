@@ -128,7 +128,9 @@ def send_referral(case_id: uuid.UUID) -> Response:
     body = read_json()
     form = validated(ApiReferralForm, body)
     person = _person(form.person.data)
-    partner = db.session.get(Partner, form.partner.data)
+    wanted = form.partner.data
+    # An id outside the column's range is no partner (and must not reach the database driver).
+    partner = db.session.get(Partner, wanted) if 0 < wanted < 2**31 else None
     if partner is None:  # an existing one that does not serve the area: the service refuses it
         raise _invalid("partner", PARTNER_NOT_ELIGIBLE)
     fields = body.get("packet_fields")

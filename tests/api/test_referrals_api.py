@@ -4,6 +4,8 @@ decision, and a step on a changed record is refused (412) with nothing changed."
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from casework.cases.models import Case
@@ -297,3 +299,26 @@ def test_referral_answers_match_their_declared_schemas(org, partners, api):  # t
     request = doc["components"]["schemas"]["ReferralRequest"]
     assert set(request["required"]) >= {"person", "partner"}
     assert "version" not in doc["components"]["schemas"]["ReferralReasonRequest"]["properties"]
+
+
+NAMES = ["person", "partner", "services", "packet_fields", "needs", "pickup_confirmed", "colour"]
+VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.lists(st.text(max_size=12), max_size=3)
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4))
+def test_sending_never_fails_with_a_server_error(org, partners, api, changes):  # type: ignore[no-untyped-def]
+    case = _consented(org)
+    before = _referrals()
+    body = {**_body(case, partners["shelter_a"]), **changes}
+    response = api.post(f"/cases/{case.id}/referrals", make_token(org["officer_c1"]), body)
+    assert response.status_code in (201, 422), response.get_data(as_text=True)
+    assert _referrals() == before + (1 if response.status_code == 201 else 0)
