@@ -35,7 +35,7 @@ What is measured (median of --repeat runs, each in a fresh transaction with no l
 unwrapped keys, as a request starts; the busiest commune's officer unless said otherwise). "Bare SQL"
 is the indexed SQL beneath the operation, compiled before the clock starts and run on the driver's
 cursor: no ORM, no SQLAlchemy, no decryption, no policy.
-  case list        casework.cases.listing.page over policy.visible_case_branches (each grant paged by
+  case list        casework.cases.listing.page over policy.scopes.visible_case_branches (each grant paged by
                    key on its own index, then merged), and each row's types as the page shows them;
                    the first page and one 20 pages in │ bare: the one range of the owning-unit index
                    that holds the same rows (checked equal first), and one query for their types
@@ -100,7 +100,7 @@ from casework.crypto import blindindex, datakeys
 from casework.crypto.keyring import parse_keyring
 from casework.crypto.models import DataKey
 from casework.extensions import db
-from casework.policy import visible_case_branches
+from casework.policy.scopes import visible_case_branches
 
 PASSWORD = "bench horse battery staple"  # noqa: S105 (synthetic accounts of a throwaway database)
 MILLION = 1_000_000

@@ -25,13 +25,8 @@ from casework.cases.forms import ClassifyForm, IntakeEditForm, IntakeForm
 from casework.cases.models import Case, Person
 from casework.cases.workflow import timers
 from casework.extensions import db
-from casework.policy import (
-    Permission,
-    can,
-    require,
-    supervised_case_branches,
-    visible_case_branches,
-)
+from casework.policy import Permission, can, require
+from casework.policy.scopes import supervised_case_branches, visible_case_branches
 
 
 class ApiIntakeForm(IntakeForm):

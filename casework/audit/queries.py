@@ -1,6 +1,6 @@
 """Reading the audit log: filtered, scoped, keyset-paginated pages, "who has seen this", CSV export.
 
-Every query starts from policy.visible_audit_events(actor), so a reviewer never sees an event outside
+Every query starts from policy.scopes.visible_audit_events(actor), so a reviewer never sees an event outside
 her scope, whatever the filters. Rows carry staff usernames and names, never case content.
 """
 
@@ -26,7 +26,7 @@ from casework.audit.models import AuditEvent
 from casework.audit.tags import Tag
 from casework.errors import Invalid
 from casework.extensions import db
-from casework.policy import visible_audit_events
+from casework.policy.scopes import visible_audit_events
 from casework.referrals.models import Partner
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from casework.accounts.models import User
 from casework.cases import vocab
 from casework.cases.models import Case, CaseType
 from casework.extensions import db
-from casework.policy import case_branch_templates
+from casework.policy.scopes import case_branch_templates
 
 PAGE_SIZE = 25
 

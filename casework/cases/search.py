@@ -30,7 +30,8 @@ from casework.crypto.fields import EncryptedField
 from casework.db import utcnow
 from casework.errors import DomainError, Invalid
 from casework.extensions import db
-from casework.policy import Permission, readable_case, require
+from casework.policy import Permission, require
+from casework.policy.scopes import readable_case
 
 SEARCHES_PER_MINUTE = 30
 TERM_MAX = 200

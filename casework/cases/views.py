@@ -29,13 +29,8 @@ from casework.cases.models import Case, Person
 from casework.db import utcnow
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
-from casework.policy import (
-    Permission,
-    can,
-    require,
-    supervised_case_branches,
-    visible_case_branches,
-)
+from casework.policy import Permission, can, require
+from casework.policy.scopes import supervised_case_branches, visible_case_branches
 
 PAGE_SIZE = 25
 

@@ -18,13 +18,8 @@ from casework.audit import Tag
 from casework.cases.models import Case
 from casework.db import utcnow
 from casework.extensions import db
-from casework.policy import (
-    Permission,
-    can,
-    finished_referrals,
-    require,
-    visible_referrals,
-)
+from casework.policy import Permission, can, require
+from casework.policy.scopes import finished_referrals, visible_referrals
 from casework.referrals import packets
 from casework.referrals.delivery import ServiceRow, services_of
 from casework.referrals.models import (

@@ -25,14 +25,8 @@ from casework.cases.workflow.models import (
 )
 from casework.db import utcnow
 from casework.extensions import db
-from casework.policy import (
-    Permission,
-    Role,
-    can,
-    supervised_cases,
-    visible_cases,
-    visible_referrals,
-)
+from casework.policy import Permission, Role, can
+from casework.policy.scopes import supervised_cases, visible_cases, visible_referrals
 from casework.referrals.models import Referral
 from casework.reports.periods import report_tz
 

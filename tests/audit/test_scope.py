@@ -11,7 +11,8 @@ from casework.audit.models import AuditEvent
 from casework.cases import service
 from casework.cases.workflow import service as wf
 from casework.extensions import db
-from casework.policy import NotPermitted, visible_audit_events
+from casework.policy import NotPermitted
+from casework.policy.scopes import visible_audit_events
 from tests.cases.conftest import open_case
 from tests.conftest import current_code, get_user, make_partner, make_user
 

@@ -13,7 +13,8 @@ from casework.cases.models import Case, Person
 from casework.db import utcnow
 from casework.errors import Invalid
 from casework.extensions import db
-from casework.policy import NotPermitted, Permission, can, visible_cases
+from casework.policy import NotPermitted, Permission, can
+from casework.policy.scopes import visible_cases
 from tests.cases.conftest import open_case
 from tests.conftest import CANARY
 

@@ -12,7 +12,7 @@ from casework.cases.views import PAGE_SIZE, _as_is, _page
 from casework.cases.workflow import service as wf
 from casework.db import utcnow
 from casework.extensions import db
-from casework.policy import (
+from casework.policy.scopes import (
     supervised_case_branches,
     supervised_cases,
     visible_case_branches,

@@ -100,7 +100,7 @@ class Escalation(db.Model):
         ),
         CheckConstraint("kind IN ('request', 'take_over')", name="known_kind"),
         CheckConstraint("from_unit_id <> to_unit_id", name="moves"),
-        # The lists of cases a lower unit handed up (policy.visible_cases).
+        # The lists of cases a lower unit handed up (policy.scopes.visible_cases).
         Index("ix_escalation_from_unit_status", "from_unit_id", "status"),
         # At most one open escalation per case: the database settles races.
         Index(

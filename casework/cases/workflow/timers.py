@@ -258,7 +258,8 @@ BOARD_CASES_MAX = 2000
 def board(user: User) -> list[tuple[Case, Deadline]]:
     """The deadlines board: due and overdue items of the unit's cases; for reviewers, the whole
     subtree (the web page and the API both show this)."""
-    from casework.policy import Permission, Role, require, supervised_cases, visible_cases
+    from casework.policy import Permission, Role, require
+    from casework.policy.scopes import supervised_cases, visible_cases
 
     require(user, Permission.CASE_READ)
     stmt = supervised_cases(user) if user.role == Role.REVIEWER else visible_cases(user)
