@@ -90,12 +90,13 @@ class Demo:
     reported_code: str  # serious, quick report sent to the district, referred to legal aid
     reported_id: str
     escalated_code: str  # its commune asked the district to take it over
+    closing_code: str  # its commune asked the district to approve its closure
 
 
 @pytest.fixture(scope="module")
 def demo(live_app: Flask) -> Demo:
     from casework.cases.models import Case
-    from casework.cases.workflow.models import Escalation, QuickReport
+    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
 
     with live_app.app_context():
         reported = db.session.scalars(
@@ -104,7 +105,12 @@ def demo(live_app: Flask) -> Demo:
         escalated = db.session.scalars(
             select(Case).join(Escalation, Escalation.case_id == Case.id)
         ).one()
-        found = Demo(reported.code, str(reported.id), escalated.code)
+        closing = db.session.scalars(
+            select(Case)
+            .join(ClosureRequest, ClosureRequest.case_id == Case.id)
+            .where(ClosureRequest.status == "pending")
+        ).one()
+        found = Demo(reported.code, str(reported.id), escalated.code, closing.code)
         db.session.remove()
     return found
 

@@ -135,7 +135,7 @@ def test_intake_completed_with_the_keyboard_alone(pages: Pages) -> None:
     pages.check("case-file")
 
 
-def test_reviewer_gets_the_quick_report_and_accepts_the_escalation(
+def test_reviewer_gets_the_quick_report_accepts_the_escalation_and_approves_a_closure(
     pages: Pages, demo: Demo
 ) -> None:
     page, t = pages.page, pages.t
@@ -168,6 +168,21 @@ def test_reviewer_gets_the_quick_report_and_accepts_the_escalation(
     expect(page.get_by_role("main")).to_contain_text("Hội LHPN huyện Văn Lâm")
     expect(page.get_by_role("heading", name=t("Escalation request"))).to_have_count(0)
     pages.check("accepted-case")
+
+    page.get_by_role("link", name=t("Inbox")).click()
+    page.get_by_role(
+        "button", name=t("Closure requested: case %(code)s", code=demo.closing_code)
+    ).click()
+    expect(page.get_by_role("heading", name=t("Closure request"))).to_be_visible()
+    pages.check("closure-request")
+    page.get_by_label(t("Comment")).fill("Đồng ý, hai bên đã hoà giải thành.")
+    page.get_by_role("button", name=t("Approve closure")).click()
+    expect(page.get_by_role("status")).to_contain_text(t("The case is closed."))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Case %(code)s", code=demo.closing_code)
+    )
+    expect(page.get_by_role("main")).to_contain_text(t("Closed"))
+    expect(page.get_by_role("button", name=t("Approve closure"))).to_have_count(0)
 
 
 def test_legal_aid_accepts_the_referral_and_records_the_service(pages: Pages) -> None:
