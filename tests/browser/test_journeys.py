@@ -5,7 +5,8 @@ photographed at phone and desktop sizes (conftest.Pages.check)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -13,7 +14,10 @@ from playwright.sync_api import expect
 from casework.demo import DEMO_PASSWORD
 from tests.browser.conftest import AccessibilityError, Demo, Pages
 
-CASE_CODE = re.compile(r"[A-Z0-9-]+-\d{4}-\d+")
+
+def today_in_vietnam() -> date:
+    """The date a user in Vietnam types (the test machine's own date may still be yesterday)."""
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
 
 def test_officer_records_an_intake_on_a_phone(pages: Pages) -> None:
@@ -58,6 +62,17 @@ def test_officer_records_an_intake_on_a_phone(pages: Pages) -> None:
     expect(consent).to_contain_text(t("Contact by phone"))
     expect(consent).to_contain_text("Nguyễn Thị Thử")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Case %(code)s", code=code))
+
+    page.get_by_role("link", name=t("Schedule a follow-up")).click()
+    expect(page.get_by_role("heading", name=t("Schedule a follow-up"))).to_be_visible()
+    pages.check("follow-up")
+    due = today_in_vietnam() + timedelta(days=1)
+    page.get_by_label(t("Due")).fill(f"{due.isoformat()}T09:00")
+    page.get_by_role("button", name=t("Schedule")).click()
+    expect(page.get_by_role("status")).to_contain_text(t("Follow-up scheduled."))
+    expect(page.locator("#follow-ups")).to_contain_text(
+        re.compile(rf"09:00 0?{due.day}/0?{due.month}/")
+    )
 
 
 def _tab_to(pages: Pages, target: str, visited: list[str], limit: int = 40) -> None:
@@ -185,7 +200,7 @@ def test_reviewer_gets_the_quick_report_accepts_the_escalation_and_approves_a_cl
     expect(page.get_by_role("button", name=t("Approve closure"))).to_have_count(0)
 
 
-def test_legal_aid_accepts_the_referral_and_records_the_service(pages: Pages) -> None:
+def test_legal_aid_accepts_the_referral_and_records_the_service_and_outcome(pages: Pages) -> None:
     page, t = pages.page, pages.t
     pages.sign_in("partner.legal", DEMO_PASSWORD, code=True)
     page.get_by_role("link", name=t("Referrals"), exact=True).click()
@@ -205,7 +220,7 @@ def test_legal_aid_accepts_the_referral_and_records_the_service(pages: Pages) ->
     expect(page.get_by_role("status")).to_contain_text(t("Service started."))
     services = page.locator(".referral-services")
     services.get_by_label(t("Delivered"), exact=True).check()
-    services.get_by_label(t("Delivered on")).fill(date.today().isoformat())
+    services.get_by_label(t("Delivered on")).fill(today_in_vietnam().isoformat())
     services.get_by_role("button", name=t("Save")).click()
     expect(page.get_by_role("status")).to_contain_text(
         t("Service recorded. The referring unit sees it on the case file.")
@@ -213,6 +228,13 @@ def test_legal_aid_accepts_the_referral_and_records_the_service(pages: Pages) ->
     expect(page.locator(".referral-services")).to_contain_text(t("Legal aid"))
     expect(page.locator(".referral-services .tag")).to_have_text(t("Delivered"))
     pages.check("service-recorded")
+
+    page.get_by_label(t("Outcome")).fill("Đã tư vấn thủ tục ly hôn; chị sẽ nộp đơn tại toà huyện.")
+    page.get_by_role("button", name=t("Mark completed")).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Referral completed. The referring unit has been told.")
+    )
+    expect(page.get_by_role("button", name=t("Mark completed"))).to_have_count(0)
 
 
 def test_auditor_sees_who_has_seen_a_case_file(pages: Pages, demo: Demo) -> None:
