@@ -189,6 +189,7 @@ def test_a_partner_works_the_referral_through_to_completion(org, partners, api):
     checked_in = api.post(f"{base}/stays", staff, {"at": "2020-01-01T08:00:00+07:00"})
     assert is_problem(checked_in, 422, "invalid")  # before the referral was sent
     assert db.session.scalar(select(func.count(ShelterStay.id))) == 0
+    from casework.cases.support import local_today
     from casework.db import utcnow
 
     now = utcnow().isoformat()
@@ -209,7 +210,7 @@ def test_a_partner_works_the_referral_through_to_completion(org, partners, api):
     delivered = api.post(
         svc,
         staff,
-        {"result": "delivered", "on": now[:10]},
+        {"result": "delivered", "on": local_today().isoformat()},  # her day, in Vietnam
         headers={"If-Match": f'"{support["version"]}"'},
     )
     assert delivered.status_code == 200, delivered.get_json()
