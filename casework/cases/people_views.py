@@ -25,9 +25,9 @@ from casework.cases.people_forms import (
     WithdrawConsentForm,
     disability_code,
 )
-from casework.cases.views import load_case, me, show_errors
+from casework.cases.views import load_case, me, show_errors, submit
 from casework.db import utcnow
-from casework.errors import Invalid, InvalidTransition, StaleEdit
+from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, require
 
@@ -198,21 +198,16 @@ def record_legal_basis(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     case = load_case(case_id)
     require(me(), Permission.CASE_EDIT, case)
     form = LegalBasisForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            consents.record_legal_basis(
-                me(), case, basis=form.basis.data, purpose=form.purpose.data, note=form.note.data
-            )
-        except Invalid as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            flash(_("Legal basis recorded."), "success")
-            return _back(case, "consent")
-    elif request.method == "POST":
-        status = 422
+
+    def save() -> None:
+        consents.record_legal_basis(
+            me(), case, basis=form.basis.data, purpose=form.purpose.data, note=form.note.data
+        )
+
+    status = submit(form, save)
+    if status is None:
+        flash(_("Legal basis recorded."), "success")
+        return _back(case, "consent")
     return render_template("cases/consent_legal_basis.html", form=form, case=case), status
 
 
@@ -226,25 +221,16 @@ def end_legal_basis(case_id: uuid.UUID, basis_id: uuid.UUID):  # type: ignore[no
     form = EndLegalBasisForm()
     if request.method == "GET":
         form.version.data = basis.version
-    status = 200
-    if form.validate_on_submit():
-        try:
-            consents.end_legal_basis(
-                me(), case, basis, reason=form.reason.data, expected_version=version_of(form)
-            )
-        except (StaleEdit, InvalidTransition) as exc:  # ended already, or meanwhile: 409
-            db.session.rollback()
-            form.form_errors.append(str(exc.message))
-            status = 409
-        except Invalid as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            flash(_("Legal basis ended."), "success")
-            return _back(case, "consent")
-    elif request.method == "POST":
-        status = 422
+
+    def end() -> None:  # ended already, or meanwhile: 409 (StaleEdit, InvalidTransition)
+        consents.end_legal_basis(
+            me(), case, basis, reason=form.reason.data, expected_version=version_of(form)
+        )
+
+    status = submit(form, end)
+    if status is None:
+        flash(_("Legal basis ended."), "success")
+        return _back(case, "consent")
     return (
         render_template("cases/consent_legal_basis_end.html", form=form, case=case, basis=basis),
         status,

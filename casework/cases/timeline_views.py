@@ -27,9 +27,8 @@ from casework.cases.timeline_forms import (
     SupportEditForm,
     SupportForm,
 )
-from casework.cases.views import load_case, me, show_errors
+from casework.cases.views import load_case, me, submit
 from casework.db import utcnow
-from casework.errors import DomainError, Invalid, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, require
 from casework.referrals.models import Partner
@@ -53,27 +52,6 @@ def _now_local() -> datetime:
 
 def _minute(moment: datetime) -> datetime:
     return to_local_naive(moment).replace(second=0, microsecond=0)
-
-
-def _submit(form, call) -> int | None:  # type: ignore[no-untyped-def]
-    """Run a service for a submitted form: None when it succeeded, else the status to answer."""
-    if not form.validate_on_submit():
-        return 422 if request.method == "POST" else 200
-    try:
-        call()
-    except StaleEdit as exc:
-        db.session.rollback()
-        form.form_errors.append(str(exc.message))
-        return 409
-    except Invalid as exc:
-        db.session.rollback()
-        show_errors(form, exc)
-        return 422
-    except DomainError as exc:  # an entry corrected meanwhile: InvalidTransition
-        db.session.rollback()
-        form.form_errors.append(str(exc.message))
-        return exc.status
-    return None
 
 
 def _number(value: object) -> int:
@@ -115,7 +93,7 @@ def new_assessment(case_id: uuid.UUID, kind: str):  # type: ignore[no-untyped-de
             based_on=_number(form.based_on.data),
         )
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Assessment saved."), "success")
         return _back(case, "assessments")
@@ -163,7 +141,7 @@ def new_action(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
             description=form.description.data,
         )
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Action recorded."), "success")
         return _back(case, "actions")
@@ -203,7 +181,7 @@ def correct_action(case_id: uuid.UUID, action_id: uuid.UUID):  # type: ignore[no
     if latest is not original and request.method == "GET":
         status: int | None = 409  # corrected already: the page points at the latest version
     else:
-        status = _submit(form, save)
+        status = submit(form, save)
     if status is None:
         flash(_("Correction recorded."), "success")
         return _back(case, "actions")
@@ -284,7 +262,7 @@ def new_support(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
             outcome=form.outcome.data,
         )
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Support recorded."), "success")
         return _back(case, "support")
@@ -319,7 +297,7 @@ def edit_support(case_id: uuid.UUID, support_id: uuid.UUID):  # type: ignore[no-
             outcome=form.outcome.data,
         )
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Saved."), "success")
         return _back(case, "support")
@@ -340,7 +318,7 @@ def new_follow_up(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
         chosen = form.due_at.data
         support.schedule_follow_up(me(), case, due_at=to_utc(chosen) if chosen else None)
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Follow-up scheduled."), "success")
         return _back(case, "follow-ups")
@@ -377,7 +355,7 @@ def edit_follow_up(case_id: uuid.UUID, follow_up_id: uuid.UUID):  # type: ignore
             due_at=due_at,
         )
 
-    status = _submit(form, save)
+    status = submit(form, save)
     if status is None:
         flash(_("Follow-up saved."), "success")
         return _back(case, "follow-ups")

@@ -27,7 +27,7 @@ from casework.cases.forms import (
 )
 from casework.cases.models import Case, Person
 from casework.db import utcnow
-from casework.errors import Invalid, StaleEdit
+from casework.errors import DomainError, Invalid, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, can, require
 from casework.policy.scopes import supervised_case_branches, visible_case_branches
@@ -52,6 +52,27 @@ def show_errors(form, exc: Invalid) -> None:  # type: ignore[no-untyped-def]
             placed = True
     if not placed:
         form.form_errors.append(str(exc.message))
+
+
+def submit(form, call) -> int | None:  # type: ignore[no-untyped-def]
+    """Run a service for a submitted form: None when it succeeded, else the status to answer."""
+    if not form.validate_on_submit():
+        return 422 if request.method == "POST" else 200
+    try:
+        call()
+    except StaleEdit as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc.message))
+        return 409
+    except Invalid as exc:
+        db.session.rollback()
+        show_errors(form, exc)
+        return 422
+    except DomainError as exc:  # an entry corrected meanwhile: InvalidTransition
+        db.session.rollback()
+        form.form_errors.append(str(exc.message))
+        return exc.status
+    return None
 
 
 def me():  # type: ignore[no-untyped-def]
