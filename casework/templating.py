@@ -1,10 +1,14 @@
-"""Template globals: the access policy, dates in Vietnam's time zone, the language list."""
+"""Template globals: the access policy, dates in Vietnam's time zone, the language list; static
+file URLs that carry a hash of the file's content, so browsers may keep the file for a year."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import datetime
+from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -19,7 +23,58 @@ def _unread() -> int:
     return unread_count(current_user) if current_user.is_authenticated else 0
 
 
+# A year: the URL changes with the content, so a cached copy is never stale.
+STATIC_MAX_AGE = 31_536_000
+_hashes: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def static_hash(app: Flask, filename: str) -> str | None:
+    """The first 12 hex digits of the SHA-256 of a static file (None if there is no such file).
+
+    Kept per path and recomputed only when the file's size or modification time changes."""
+    folder = app.static_folder
+    if folder is None:
+        return None
+    path = os.path.join(folder, filename)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size)
+    known = _hashes.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    _hashes[path] = (stamp, digest)
+    return digest
+
+
 def init_app(app: Flask) -> None:
+    @app.url_defaults
+    def _static_version(endpoint: str, values: dict[str, Any]) -> None:
+        # Every url_for('static', filename=…) gets ?v=<content hash>: a changed file has a new URL.
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            digest = static_hash(app, values["filename"])
+            if digest is not None:
+                values["v"] = digest
+
+    @app.after_request
+    def _static_cache(response: Response) -> Response:
+        # Only a URL naming the file's current content may be kept for a year; any other static
+        # request keeps Flask's default (revalidate with the ETag).
+        if request.endpoint != "static" or response.status_code not in (200, 304):
+            return response
+        filename = (request.view_args or {}).get("filename", "")
+        digest = static_hash(app, filename)
+        if digest is not None and request.args.get("v") == digest:
+            cc = response.cache_control
+            cc.no_cache = None
+            cc.public = True
+            cc.max_age = STATIC_MAX_AGE
+            cc.immutable = True
+        return response
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {
