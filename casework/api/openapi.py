@@ -9,6 +9,7 @@ DataRequired/InputRequired; optional members may be null.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Response, jsonify
@@ -85,7 +86,7 @@ def _success(route_: Route) -> dict[str, Any]:
     return answer
 
 
-def _operation(route_: Route, request_schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(route_: Route, request_schemas: schemas.Components) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route_.endpoint.removeprefix("api."),
         "summary": route_.summary,
@@ -97,7 +98,7 @@ def _operation(route_: Route, request_schemas: dict[str, Any]) -> dict[str, Any]
         op["responses"][str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     if route_.form is not None:
         name, schema = _form_schema(route_, route_.form)
-        request_schemas[name] = schema
+        request_schemas[name] = schema  # raises when another form's schema has this name
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
@@ -108,14 +109,18 @@ def _operation(route_: Route, request_schemas: dict[str, Any]) -> dict[str, Any]
     return op
 
 
-def document() -> dict[str, Any]:
+def document(
+    routes: Iterable[Route] | None = None, answers: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The document of `routes` (all registered ones) with the response schemas `answers` (SCHEMAS).
+    Raises schemas.DuplicateComponent when two different schemas would share a component name."""
     paths: dict[str, dict[str, Any]] = {}
-    request_schemas: dict[str, Any] = {}
+    # Request schemas are checked against each other and against the response schemas alike.
+    components = schemas.Components(schemas.SCHEMAS if answers is None else answers)
     statuses: set[int] = set(ALWAYS)
-    for route_ in sorted(ROUTES.values(), key=lambda r: (r.path, r.method)):
-        paths.setdefault(route_.path, {})[route_.method.lower()] = _operation(
-            route_, request_schemas
-        )
+    chosen = ROUTES.values() if routes is None else routes
+    for route_ in sorted(chosen, key=lambda r: (r.path, r.method)):
+        paths.setdefault(route_.path, {})[route_.method.lower()] = _operation(route_, components)
         statuses.update(route_.problems)
     responses = {
         f"Problem{status}": {
@@ -134,7 +139,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": {**schemas.SCHEMAS, **request_schemas},
+            "schemas": dict(components),
             "responses": responses,
             "securitySchemes": {
                 "bearerToken": {

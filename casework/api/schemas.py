@@ -12,7 +12,27 @@ from casework.cases.models import Case, Person
 from casework.cases.service import Alert
 from casework.cases.workflow.timers import Deadline
 
-SCHEMAS: dict[str, dict[str, Any]] = {}
+
+class DuplicateComponent(ValueError):
+    """Two different schemas were given the same component name: one would silently replace the
+    other in the OpenAPI document, and clients would be told a shape the API does not answer."""
+
+
+class Components(dict[str, dict[str, Any]]):
+    """Component schemas by name; giving a name a second, different schema raises (the same schema
+    again is harmless, as when a module is imported twice)."""
+
+    def __setitem__(self, name: str, schema: dict[str, Any]) -> None:
+        if name in self and self[name] != schema:
+            raise DuplicateComponent(f"two different schemas are named {name!r}")
+        super().__setitem__(name, schema)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for name, schema in dict(*args, **kwargs).items():
+            self[name] = schema
+
+
+SCHEMAS: Components = Components()
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -30,6 +50,10 @@ def _obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[
 
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
+ERASED = {
+    "type": "boolean",
+    "description": "The person's identity was erased at her request: her identity fields are null.",
+}
 MOMENT = {"type": "string", "format": "date-time"}
 NMOMENT = {"type": ["string", "null"], "format": "date-time"}
 BOOL = {"type": "boolean"}
@@ -165,6 +189,7 @@ SCHEMAS["Person"] = _obj(
         "full_name": NSTR,
         "phone": NSTR,
         "safe_contact": NSTR,
+        "erased": ERASED,
     }
 )
 SCHEMAS["Alert"] = _obj({"code": STR, "message": STR, "due": NMOMENT})
@@ -198,10 +223,14 @@ def person(p: Person) -> dict[str, Any]:
         "role": p.role,
         "sex": p.sex,
         "age_band": p.age_band,
-        "full_name": p.full_name,
-        "phone": p.phone,
-        "safe_contact": p.safe_contact,
+        **identity(p, ("full_name", "phone", "safe_contact")),
     }
+
+
+def identity(p: Person, names: tuple[str, ...]) -> dict[str, Any]:
+    """A person's identity fields, and whether she was erased (then every one of them is null)."""
+    erased = p.erased
+    return {**{n: None if erased else getattr(p, n) for n in names}, "erased": erased}
 
 
 def alert(a: Alert) -> dict[str, Any]:
