@@ -16,7 +16,7 @@ from casework.db import utcnow
 from casework.extensions import db
 from casework.referrals.models import DEFAULT_SERVICES, Partner, PartnerKind
 
-DEMO_PASSWORD = "Demo-HoiPhuNu-2026"  # noqa: S105 (public, demo only; refused in production)
+DEMO_PASSWORD = "Demo-HoiPhuNu-2026"  # noqa: S105 (public, demo only; refused in production)  # nosec B105
 
 UNITS = [
     # code, name, level, parent

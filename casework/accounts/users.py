@@ -96,7 +96,7 @@ def create_user(
         role=role,
         unit=unit,
         partner=partner,
-        password_hash="!",  # noqa: S106 (placeholder that matches no password; replaced below)
+        password_hash="!",  # noqa: S106 (placeholder that matches no password; replaced below)  # nosec B106
         must_change_password=not given,
     )
     if given:

@@ -24,7 +24,7 @@ from casework.errors import Invalid
 from casework.extensions import db
 from casework.policy import Permission, require
 
-SECRET_PREFIX = "cwp_"  # noqa: S105 (not a secret: makes tokens recognisable in a leaked file or to a secret scanner)
+SECRET_PREFIX = "cwp_"  # noqa: S105 (not a secret: makes tokens recognisable in a leaked file or to a secret scanner)  # nosec B105
 PREFIX_SHOWN = 12
 NAME_MAX = 80
 # Writing last_used_at on every call would turn each read into a write; a minute's precision is enough.

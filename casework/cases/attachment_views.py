@@ -96,7 +96,7 @@ def download_attachment(case_id: uuid.UUID, attachment_id: uuid.UUID):  # type: 
 def _render_part(name: str, context: dict[str, object]) -> Markup:
     """One section of the file, rendered by its own template, read-only (print_mode)."""
     try:
-        return Markup(render_template(name, **context))  # noqa: S704 (our own rendered template)
+        return Markup(render_template(name, **context))  # noqa: S704 (our own rendered template)  # nosec B704
     except (TemplateError, BuildError) as exc:
         # A section written for the screen that cannot print: leave it out rather than the file.
         current_app.logger.warning("print: section %s not rendered (%s)", name, type(exc).__name__)

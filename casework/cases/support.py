@@ -180,7 +180,7 @@ def update_follow_up(
 ) -> None:
     """Mark a follow-up done (when, with a note) or missed, or move its due date (None: keep)."""
     case = db.session.get(Case, follow_up.case_id)
-    assert case is not None  # noqa: S101 (a foreign key guarantees it)
+    assert case is not None  # noqa: S101 (a foreign key guarantees it)  # nosec B101
     require(actor, Permission.CASE_EDIT, case)
     require_open(case)
     check_version(follow_up, expected_version)
@@ -365,7 +365,7 @@ def update_support(
 ) -> None:
     """Change a service's provider, status, dates or outcome; refused on a stale form."""
     case = db.session.get(Case, support.case_id)
-    assert case is not None  # noqa: S101 (a foreign key guarantees it)
+    assert case is not None  # noqa: S101 (a foreign key guarantees it)  # nosec B101
     require(actor, Permission.CASE_EDIT, case)
     require_open(case)
     check_version(support, expected_version)

@@ -126,7 +126,7 @@ def add_assessment(
 def view_assessment(actor: User, assessment: Assessment) -> Case:
     """Open one version of an assessment: a read of the case file, audited like the file."""
     case = db.session.get(Case, assessment.case_id)
-    assert case is not None  # noqa: S101 (a foreign key guarantees it)
+    assert case is not None  # noqa: S101 (a foreign key guarantees it)  # nosec B101
     require(actor, Permission.CASE_READ, case)
     audit.record(actor, Tag.CASE_VIEW, case, assessment_id=str(assessment.id))
     return case
@@ -254,7 +254,7 @@ def correct_action(
     """Correct a timeline entry: a new entry supersedes it; an entry corrected once already is
     refused (correct its latest version)."""
     case = db.session.get(Case, action.case_id)
-    assert case is not None  # noqa: S101 (a foreign key guarantees it)
+    assert case is not None  # noqa: S101 (a foreign key guarantees it)  # nosec B101
     require(actor, Permission.CASE_EDIT, case)
     support.require_open(case)
     support.lock_case(case)  # two people correcting the same entry: the second one is refused

@@ -249,7 +249,7 @@ def new_support(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
     def save() -> None:
         person = db.session.get(Person, uuid.UUID(form.person.data))
-        assert person is not None  # noqa: S101 (the choices hold this case's people only)
+        assert person is not None  # noqa: S101 (the choices hold this case's people only)  # nosec B101
         support.add_support(
             me(),
             case,

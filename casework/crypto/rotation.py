@@ -196,7 +196,7 @@ def rewrap_batch(keyring: Keyring, batch_size: int) -> int:
     # The statements are built from placeholders and an int only; every value is a parameter.
     marks = ", ".join([mark] * len(old_ids))
     rows = conn.exec_driver_sql(
-        "SELECT id, master_key_id, wrapped_key FROM data_key "  # noqa: S608 (placeholders only)
+        "SELECT id, master_key_id, wrapped_key FROM data_key "  # noqa: S608 (placeholders only)  # nosec B608
         f"WHERE master_key_id IN ({marks}) LIMIT {int(batch_size)}",
         tuple(old_ids),
     ).all()
@@ -221,7 +221,7 @@ def rewrap_batch(keyring: Keyring, batch_size: int) -> int:
     ]
     # Compare-and-swap: a key shredded or rewrapped meanwhile is left as it is.
     conn.exec_driver_sql(
-        f"UPDATE data_key SET master_key_id = {mark}, wrapped_key = {mark}, rewrapped_at = {mark} "  # noqa: S608 (placeholders only)
+        f"UPDATE data_key SET master_key_id = {mark}, wrapped_key = {mark}, rewrapped_at = {mark} "  # noqa: S608 (placeholders only)  # nosec B608
         f"WHERE id = {mark} AND master_key_id = {mark} AND wrapped_key = {mark}",
         params,
     )

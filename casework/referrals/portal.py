@@ -59,7 +59,7 @@ def latest_packet(referral: Referral) -> ReferralPacket:
         .order_by(ReferralPacket.number.desc())
         .limit(1)
     )
-    assert packet is not None  # noqa: S101 (a referral is sent with its packet)
+    assert packet is not None  # noqa: S101 (a referral is sent with its packet)  # nosec B101
     return packet
 
 
