@@ -7,11 +7,13 @@ import math
 from datetime import timedelta
 
 from flask import Response, current_app, g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from casework import audit
-from casework.accounts.models import User
+from casework.accounts.models import LoginFailure, User
+from casework.accounts.service import address_blocked_until
 from casework.api import bp, registry, tokens
 from casework.api.problems import Problem, response
 from casework.audit import Tag
@@ -20,16 +22,30 @@ from casework.db import utcnow
 from casework.extensions import db
 
 WINDOW = timedelta(minutes=1)
+_BLOCKED_DETAIL = _l(
+    "Too many requests with a token that is not valid came from this network. Wait before trying again."
+)
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def user_from_bearer() -> User | None:
-    """Flask-Login's loader on /api/…: the owner of a usable token, or None (a cookie is ignored)."""
+    """Flask-Login's loader on /api/…: the owner of a usable token, or None (a cookie is ignored).
+
+    A token that does not authenticate counts as a failed sign-in from the client's address, under
+    the sign-in's own rule (accounts.service.address_blocked_until, SECURITY.md: 30 failures in 10
+    minutes block the address for 10): while blocked, no token from there is even looked at."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
+    address = request.remote_addr or "unknown"
+    until = address_blocked_until(address)
+    if until is not None:
+        g.api_blocked_until = until
+        return None
     token = tokens.authenticate(secret.strip())
     if token is None:
+        db.session.add(LoginFailure(address=address))  # committed with the request's 401
+        g.api_refusal = "bad_token"
         return None
     g.api_token = token
     return token.user
@@ -38,6 +54,13 @@ def user_from_bearer() -> User | None:
 def gate() -> Response | None:
     """The default-deny check for the API: a problem document where the web would redirect."""
     if not current_user.is_authenticated or g.get("api_token") is None:
+        until = g.get("api_blocked_until")
+        if until is not None:
+            g.api_refusal = "address_throttled"
+            wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+            return response(
+                Problem("rate-limited", _BLOCKED_DETAIL, headers={"Retry-After": str(wait)})
+            )
         return response(Problem("unauthenticated"))
     if current_user.must_change_password:
         return response(Problem("password-change-required"))
@@ -99,5 +122,7 @@ def _record(resp: Response) -> Response:
         method=request.method,
         endpoint=request.endpoint or "",
         status=status,
+        # Why a caller was turned away before any token was found; never the token itself.
+        **({"reason": g.api_refusal} if g.get("api_refusal") else {}),
     )
     return resp
