@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         people,
         problems,
         referrals,
+        reports,
         support,
         timeline,
         workflow,
