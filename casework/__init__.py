@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.cases import models as _case_models  # noqa: F401
     from casework.cases.workflow import models as _workflow_models  # noqa: F401
     from casework.crypto import models as _crypto_models  # noqa: F401
+    from casework.dataprotection import models as _dataprotection_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
     from casework.reports import models as _report_models  # noqa: F401
 
@@ -100,6 +101,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.cases import views as _cases_views  # noqa: F401 (routes)
     from casework.cases.workflow import bp as workflow_bp
     from casework.cases.workflow import views as _workflow_views  # noqa: F401 (routes)
+    from casework.dataprotection import bp as dataprotection_bp
+    from casework.dataprotection import views as _dataprotection_views  # noqa: F401 (routes)
     from casework.main import bp as main_bp
     from casework.referrals import bp as referrals_bp
     from casework.referrals import portal_views as _portal_views  # noqa: F401 (routes)
@@ -115,6 +118,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(workflow_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(dataprotection_bp, url_prefix="/data-protection")
 
     from casework.api import init_app as init_api
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from casework.api.schemas import (
     BOOL,
+    ERASED,
     INT,
     MOMENT,
     NMOMENT,
@@ -17,6 +18,7 @@ from casework.api.schemas import (
     _obj,
     _ref,
     _when,
+    identity,
 )
 from casework.cases.consent import ConsentSection
 from casework.cases.models import Consent, LegalBasis, Person, Relationship
@@ -36,13 +38,14 @@ SCHEMAS["PersonDetails"] = _obj(
         "is_child": NBOOL,
         "ethnicity": NSTR,
         "disability": NBOOL,
-        "full_name": STR,
+        "full_name": NSTR,
         "aliases": NSTR,
         "date_of_birth": NDATE,
         "phone": NSTR,
         "address": NSTR,
         "id_number": NSTR,
         "safe_contact": NSTR,
+        "erased": ERASED,
         "version": INT,
     }
 )
@@ -74,13 +77,8 @@ def person_details(p: Person) -> dict[str, Any]:
         "is_child": p.is_child,
         "ethnicity": p.ethnicity,
         "disability": p.disability,
-        "full_name": p.full_name,
-        "aliases": p.aliases,
+        **identity(p, ("full_name", "aliases", "phone", "address", "id_number", "safe_contact")),
         "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
-        "phone": p.phone,
-        "address": p.address,
-        "id_number": p.id_number,
-        "safe_contact": p.safe_contact,
         "version": p.version,
     }
 

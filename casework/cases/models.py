@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.accounts.models import Unit, User
 from casework.crypto import blindindex
-from casework.crypto.fields import EncryptedDate, EncryptedText
+from casework.crypto.fields import EncryptedDate, EncryptedText, is_erased
 from casework.db import UTCDateTime, new_uuid, utcnow
 from casework.extensions import db
 
@@ -170,6 +170,11 @@ class Person(db.Model):
     case: Mapped[Case] = relationship(back_populates="people")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
+
+    @property
+    def erased(self) -> bool:
+        """Her identity was erased (her data key crypto-shredded); the plain fields remain."""
+        return is_erased(self)
 
 
 class Relationship(db.Model):

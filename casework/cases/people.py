@@ -265,6 +265,9 @@ def update_person(
     case = person.case
     require(actor, Permission.CASE_EDIT, case)
     check_version(person, expected_version)
+    if person.erased:
+        # Her key is gone: nothing new can be written under it, and she asked to be forgotten.
+        raise Invalid(_l("This person's data has been erased; it cannot be corrected."))
     details = validate_details(**fields)  # type: ignore[arg-type]
     changed = _apply(person, case, details)
     if changed:

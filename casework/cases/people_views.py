@@ -26,6 +26,7 @@ from casework.cases.people_forms import (
     disability_code,
 )
 from casework.cases.views import load_case, me, show_errors, submit
+from casework.crypto.errors import KeyShredded
 from casework.db import utcnow
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
@@ -76,6 +77,8 @@ def edit_person(case_id: uuid.UUID, person_id: uuid.UUID):  # type: ignore[no-un
     case = load_case(case_id)
     require(me(), Permission.CASE_EDIT, case)
     person = _load_person(case, person_id)
+    if person.erased:
+        raise KeyShredded("this person was erased")  # 410: nothing of hers left to correct
     form = PersonForm()
     if request.method == "GET":
         form.version.data = person.version

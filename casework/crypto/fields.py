@@ -16,8 +16,10 @@ executemany). So each field is a Python descriptor that maps, behind it, a binar
 the field (`full_name`) holding the ciphertext, and for an indexed field an integer column
 `full_name_bidx`. Writing stores the plaintext as pending; a `before_flush` hook encrypts every
 pending value once the row id and the owner are known. Reading decrypts on access, so a row whose
-key was shredded still loads and only its encrypted fields raise KeyShredded. Neither needs ORM
-internals nor anything dialect-specific: the same code runs on SQLite and PostgreSQL.
+key was shredded still loads and only its encrypted fields raise KeyShredded; a person's fields
+read as erased instead (ERASED for text, None otherwise), so that one erased person leaves the
+rest of her case readable. Neither needs ORM internals nor anything dialect-specific: the same
+code runs on SQLite and PostgreSQL.
 
 The columns must be written through the ORM: a bulk UPDATE or INSERT that bypasses the flush cannot
 produce a valid ciphertext, and the column type refuses anything but sealed bytes.
@@ -32,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy import (
     Integer,
     LargeBinary,
@@ -46,7 +50,7 @@ from sqlalchemy.orm import Mapper, Session, mapped_column, object_session
 
 from casework.crypto import cipher, datakeys
 from casework.crypto.blindindex import BlindIndex, value_for
-from casework.crypto.errors import CryptoError
+from casework.crypto.errors import CryptoError, KeyShredded
 
 T = TypeVar("T")
 
@@ -196,9 +200,20 @@ class EncryptedField(Generic[T]):
         cached = instance.__dict__.get(self.cache_key)
         if cached is not None and cached[0] == token and cached[1] == blob:
             return cached[2]
-        value = self.decrypt_raw(session, instance.id, self.owner_id_of(instance), blob)  # type: ignore[attr-defined]
+        try:
+            value = self.decrypt_raw(session, instance.id, self.owner_id_of(instance), blob)  # type: ignore[attr-defined]
+        except KeyShredded:
+            # One erased person must not take the whole case file with her: her values read as
+            # erased. A case's own key still raises, and the file answers 410 Gone.
+            if self.key_owner != "person":
+                raise
+            value = self.erased_value()
         instance.__dict__[self.cache_key] = (token, blob, value)
         return value
+
+    def erased_value(self) -> Any:
+        """What a value of an erased person reads as (None: absent, for dates and the like)."""
+        return None
 
     def __set__(self, instance: object, value: T | None) -> None:
         if value is None:
@@ -224,8 +239,53 @@ class EncryptedField(Generic[T]):
         setattr(instance, self.ct_attr, PENDING)
 
 
+class Erased(str):
+    """A text value of an erased person: empty to code that tests or compares it (no phone to
+    search by, no first name to share), "[personal data erased]" wherever it is shown."""
+
+    __slots__ = ()
+
+    def __new__(cls) -> Erased:
+        return super().__new__(cls, "")
+
+    def __str__(self) -> str:
+        return str(ERASED_LABEL)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __repr__(self) -> str:
+        return "<erased>"
+
+
+ERASED_LABEL = _l("[personal data erased]")
+ERASED: Any = Erased()
+
+
+def is_erased(instance: object) -> bool:
+    """True when this row's person-keyed values were erased (crypto-shredded person key)."""
+    spec = fields_of(type(instance))
+    if spec is None:
+        return False
+    for f in spec.fields:
+        blob = getattr(instance, f.ct_attr, None)
+        if f.key_owner != "person" or blob is None or blob is PENDING:
+            continue
+        # All of a person's values share her key: the first stored one tells. A stored value
+        # that reads as absent or as ERASED is one whose key is gone.
+        value = f.__get__(instance)
+        return value is ERASED or value is None
+    return False
+
+
 class EncryptedText(EncryptedField[str]):
     python_type = str
+
+    def erased_value(self) -> Any:
+        return ERASED
 
     def encode(self, value: str) -> bytes:
         return value.encode("utf-8")

@@ -52,6 +52,12 @@ class Permission(StrEnum):
     PARTNER_MANAGE = "partner:manage"
     KEY_MANAGE = "key:manage"
     POLICY_VIEW = "policy:view"
+    # Data protection (DESIGN.md §7): requests of data subjects, breaches.
+    DATA_REQUEST_RECORD = "data_request:record"
+    DATA_REQUEST_REVIEW = "data_request:review"
+    DATA_REQUEST_FULFIL = "data_request:fulfil"
+    BREACH_REPORT = "breach:report"
+    BREACH_MANAGE = "breach:manage"
     # Every signed-in account.
     ACCOUNT_SELF = "account:self"
 
@@ -65,6 +71,9 @@ _OFFICER = {
     Permission.CLOSURE_REQUEST,
     Permission.REFERRAL_SEND,
     Permission.REPORT_VIEW,
+    Permission.DATA_REQUEST_RECORD,
+    Permission.DATA_REQUEST_FULFIL,
+    Permission.BREACH_REPORT,
     Permission.ACCOUNT_SELF,
 }
 
@@ -81,11 +90,18 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ESCALATION_ANSWER,
             Permission.CLOSURE_DECIDE,
             Permission.AUDIT_READ,  # the "who has seen this file" view of her own cases
+            Permission.DATA_REQUEST_REVIEW,
         }
     ),
     Role.PARTNER: frozenset({Permission.REFERRAL_WORK, Permission.ACCOUNT_SELF}),
     Role.AUDITOR: frozenset(
-        {Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.ACCOUNT_SELF}
+        {
+            Permission.AUDIT_READ,
+            Permission.AUDIT_VERIFY,
+            Permission.BREACH_REPORT,
+            Permission.BREACH_MANAGE,
+            Permission.ACCOUNT_SELF,
+        }
     ),
     Role.ADMIN: frozenset(
         {
@@ -94,6 +110,8 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PARTNER_MANAGE,
             Permission.KEY_MANAGE,
             Permission.POLICY_VIEW,
+            Permission.BREACH_REPORT,
+            Permission.BREACH_MANAGE,
             Permission.ACCOUNT_SELF,
         }
     ),
@@ -140,12 +158,17 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.api.models import ApiToken
     from casework.cases.models import Case
     from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
+    from casework.dataprotection.models import Breach, DataRequest
     from casework.referrals.models import Partner, Referral
 
     if isinstance(obj, Case):
         return _case_allows(user, permission, obj)
     if isinstance(obj, Referral):
         return _referral_allows(user, permission, obj)
+    if isinstance(obj, DataRequest):
+        return _data_request_allows(user, permission, obj)
+    if isinstance(obj, Breach):
+        return permission == Permission.BREACH_MANAGE and _sees_breach(user, obj)
     if isinstance(obj, QuickReport):
         return permission == Permission.QUICK_REPORT_RECEIVE and _receives(user, obj)
     if isinstance(obj, Escalation):
@@ -333,6 +356,33 @@ def _referral_allows(user: User, permission: Permission, referral: Any) -> bool:
     if permission in (Permission.REFERRAL_SEND, Permission.CASE_READ):
         return _case_allows(user, permission, referral.case)
     return False
+
+
+def _data_request_allows(user: User, permission: Permission, request: Any) -> bool:
+    """Staff of the units that hold the file record a request and carry it out once approved; a
+    reviewer of the handling unit or above decides it (the safety review), never on a request
+    she recorded herself."""
+    case = request.case
+    if permission == Permission.DATA_REQUEST_RECORD:
+        return _case_allows(user, Permission.CASE_READ, case)
+    if permission == Permission.DATA_REQUEST_FULFIL:
+        return request.status == "approved" and _case_allows(user, Permission.CASE_EDIT, case)
+    if permission == Permission.DATA_REQUEST_REVIEW:
+        if user.role != Role.REVIEWER or user.id == request.recorded_by_id:
+            return False
+        if user.unit_id is None or _recused(user, case):
+            return False
+        return user.unit_id == case.handling_unit_id or _above(user, case.handling_unit)
+    return False
+
+
+def _sees_breach(user: User, breach: Any) -> bool:
+    """Admins and auditors of a top unit see every breach; below, those touching their subtree."""
+    if user.unit is None:
+        return False
+    if user.unit.parent_id is None:
+        return True
+    return any(in_subtree(link.unit, user.unit_id) for link in breach.units)
 
 
 def role_grants(role: str) -> frozenset[Permission]:

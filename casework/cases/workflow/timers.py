@@ -37,6 +37,8 @@ LABELS = {
     "quick_report": _l("Quick report to the higher level"),
     "follow_up": _l("Follow-up contact"),
     "referral_answer": _l("Partner's answer to a referral"),
+    "data_request_ack": _l("Acknowledge a data-protection request"),
+    "data_request_answer": _l("Answer a data-protection request"),
 }
 
 
@@ -264,7 +266,11 @@ def board(user: User) -> list[tuple[Case, Deadline]]:
     require(user, Permission.CASE_READ)
     stmt = supervised_cases(user) if user.role == Role.REVIEWER else visible_cases(user)
     cases = list(db.session.scalars(stmt.where(Case.status != "closed").limit(BOARD_CASES_MAX)))
-    return open_items(cases)
+    # Data-subject requests run on closed cases too (erasure is often asked after closure).
+    from casework.dataprotection import service as data_requests
+
+    items = open_items(cases) + data_requests.deadline_items(user)
+    return sorted(items, key=lambda pair: pair[1].due_at)
 
 
 def notify_overdue(now: datetime | None = None, batch: int = 500) -> int:

@@ -27,7 +27,7 @@ from casework.cases.workflow.forms import (
 from casework.cases.workflow.models import ClosureRequest, Escalation, Notification, QuickReport
 from casework.errors import DomainError
 from casework.extensions import db
-from casework.policy import Permission, can, require
+from casework.policy import NotPermitted, Permission, can, require
 
 NOTIFICATION_TEXT = {
     "quick_report": _l("Quick report received: case %(code)s"),
@@ -323,5 +323,14 @@ def forward_quick_report(report_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 @bp.get("/deadlines")
 def board():  # type: ignore[no-untyped-def]
-    """Due and overdue: the unit's cases; for reviewers, the whole subtree (codes only)."""
-    return render_template("workflow/board.html", items=timers.board(me()))
+    """Due and overdue: the unit's cases; for reviewers, the whole subtree (codes only); for the
+    admins and auditors who manage breaches, the breaches still to notify."""
+    from casework.dataprotection import breaches
+
+    user = me()
+    if not (can(user, Permission.CASE_READ) or can(user, Permission.BREACH_MANAGE)):
+        raise NotPermitted(Permission.CASE_READ)
+    items = timers.board(user) if can(user, Permission.CASE_READ) else []
+    return render_template(
+        "workflow/board.html", items=items, breaches=breaches.deadline_items(user)
+    )
