@@ -53,6 +53,7 @@ def test_officer_records_an_intake_on_a_phone(pages: Pages) -> None:
     pages.check("consent")
     page.get_by_label(t("Record and handle the case")).check()
     page.get_by_label(t("Contact by phone")).check()
+    page.get_by_label(t("Refer to a trusted address or shelter")).check()
     page.get_by_label(t("The victim"), exact=True).check()
     page.get_by_label(t("Verbally, in person")).check()
     page.get_by_role("button", name=t("Record consent")).click()
@@ -73,6 +74,68 @@ def test_officer_records_an_intake_on_a_phone(pages: Pages) -> None:
     expect(page.locator("#follow-ups")).to_contain_text(
         re.compile(rf"09:00 0?{due.day}/0?{due.month}/")
     )
+
+    _add_her_child(pages)
+    _refer_her_to_the_shelter(pages)
+
+
+def _add_her_child(pages: Pages) -> None:
+    """The officer adds the victim's young son, who lives with her, to the case."""
+    page, t = pages.page, pages.t
+    page.get_by_role("link", name=t("Add a person")).click()
+    expect(page.get_by_role("heading", name=t("Add a person"))).to_be_visible()
+    pages.check("add-person")
+    page.get_by_label(t("Role in the case")).select_option(label=t("Child in the victim's care"))
+    page.get_by_label(t("Full name")).fill("Nguyễn Văn Bé")
+    born = date(today_in_vietnam().year - 6, 1, 15)
+    page.get_by_label(t("Date of birth")).fill(born.isoformat())
+    page.get_by_label(t("Sex")).select_option(label=t("Male"))
+    page.get_by_role("button", name=t("Save")).click()
+
+    expect(page.get_by_role("status")).to_contain_text(t("Person added."))
+    child = page.locator("#people li").filter(has_text="Nguyễn Văn Bé")
+    expect(child).to_contain_text(t("Child in the victim's care"))
+    expect(child).to_contain_text(t("child"))
+    expect(page.locator("#people li").filter(has_text="Nguyễn Thị Thử")).to_have_count(1)
+    pages.check("person-added")
+
+
+def _refer_her_to_the_shelter(pages: Pages) -> None:
+    """She agreed to a shelter (consent above): the officer refers her there from her phone."""
+    page, t = pages.page, pages.t
+    shelter = "Nhà tạm lánh - Địa chỉ tin cậy tỉnh Hưng Yên"
+    page.get_by_role("link", name=t("Refer to a partner")).click()
+    expect(page.get_by_role("heading", name=t("Refer to a partner"))).to_be_visible()
+    pages.check("referral-kind")
+    page.get_by_role("link", name=t("Trusted address / shelter")).click()
+
+    kind = t("Refer to: %(kind)s", kind=t("Trusted address / shelter"))
+    expect(page.get_by_role("heading", name=kind)).to_be_visible()
+    pages.check("referral-services")
+    page.get_by_label(t("Shelter"), exact=True).check()
+    page.get_by_label(t("Counselling"), exact=True).check()
+    page.get_by_role("button", name=t("Show the partners")).click()
+
+    expect(page.get_by_label(t("Partner organisation"))).to_have_value(re.compile(".+"))
+    expect(page.get_by_label(t("Partner organisation")).locator("option:checked")).to_have_text(
+        shelter
+    )
+    pages.check("referral-form")
+    page.get_by_label(t("Who is referred")).select_option(label=f"Nguyễn Thị Thử ({t('Victim')})")
+    page.get_by_label(t("What she needs from the partner")).fill(
+        "Chỗ ở tạm cho hai mẹ con trong ít nhất hai tuần."
+    )
+    page.get_by_role("button", name=t("Send the referral")).click()
+
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Referral sent. The partner is asked to answer within the deadline.")
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Referral to %(partner)s", partner=shelter)
+    )
+    expect(page.get_by_role("main")).to_contain_text(t("Sent, waiting for an answer"))
+    expect(page.get_by_role("main")).to_contain_text(t("Shelter"))
+    pages.check("referral-sent")
 
 
 def _tab_to(pages: Pages, target: str, visited: list[str], limit: int = 40) -> None:
