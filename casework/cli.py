@@ -110,6 +110,34 @@ def units_import(csv_file: Path | None, official: bool) -> None:
     click.echo(f"{report.created} units imported.")
 
 
+@units_group.command("reorganise")
+@click.argument("mapping_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print what would change, and change nothing.")
+@with_appcontext
+def units_reorganise(mapping_file: Path, dry_run: bool) -> None:
+    """Retire units into their successors (old_code,new_code,effective_date,users)."""
+    from casework.accounts import reorganise
+
+    try:
+        text = mapping_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {mapping_file}: {type(exc).__name__} (the file must be UTF-8 text)")
+    result = reorganise.plan(text)[0] if dry_run else reorganise.apply(text)
+    if not result.ok:
+        db.session.rollback()
+        for line, message in result.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        _fail(f"{len(result.errors)} problem(s); nothing was changed")
+    for line in result.summary():
+        click.echo(line)
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed.")
+        return
+    db.session.commit()
+    click.echo("Done.")
+
+
 @click.group("users")
 def users_group() -> None:
     """Staff accounts."""

@@ -1,0 +1,278 @@
+"""Reorganising units from a mapping file (DESIGN.md §2): `casework units reorganise MAPPING.csv`.
+
+Each line names a unit that ends, the unit that takes over its work, the date the change takes
+effect, and what happens to its user accounts:
+
+    old_code,new_code,effective_date,users
+    D1,HY,2025-07-01,move
+    C7,C8,2025-07-01,deactivate
+
+For each line: the old unit's open cases move to the successor (owning and handling unit alike,
+each with an audited event), its closed cases keep their original unit for history and reports,
+its active units below move under the successor, its accounts are moved or deactivated, and the
+unit is retired with the successor named (accounts.units.retire_unit). The whole file is checked
+before anything changes, and nothing changes unless every line is valid. A dry run computes the
+same plan and changes nothing; the real run carries out exactly that plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from casework import audit
+from casework.accounts import units as unit_service
+from casework.accounts import users as user_service
+from casework.accounts.models import Unit, User
+from casework.audit import Tag
+from casework.extensions import db
+
+HEADER = ["old_code", "new_code", "effective_date", "users"]
+USER_ACTIONS = ("move", "deactivate")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    line: int
+    old: Unit
+    new: Unit
+    effective: date
+    users: str
+
+
+@dataclass
+class Step:
+    """What one line will do, counted before anything is done."""
+
+    old_code: str
+    new_code: str
+    effective: date
+    users_action: str
+    open_cases: int = 0
+    closed_cases: int = 0
+    users: int = 0
+    units_below: int = 0
+
+    def line(self) -> str:
+        verb = "moved to" if self.users_action == "move" else "deactivated, not moved to"
+        return (
+            f"{self.old_code} → {self.new_code} (effective {self.effective.isoformat()}): "
+            f"{self.open_cases} open case(s) move, {self.closed_cases} closed case(s) stay; "
+            f"{self.users} account(s) {verb} {self.new_code}; "
+            f"{self.units_below} unit(s) below move under {self.new_code}"
+        )
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "units_retired": len(self.steps),
+            "open_cases_moved": sum(s.open_cases for s in self.steps),
+            "closed_cases_kept": sum(s.closed_cases for s in self.steps),
+            "users": sum(s.users for s in self.steps),
+            "units_below_moved": sum(s.units_below for s in self.steps),
+        }
+
+    def summary(self) -> list[str]:
+        totals = self.totals()
+        return [s.line() for s in self.steps] + [
+            "total: {units_retired} unit(s) retired, {open_cases_moved} open case(s) moved, "
+            "{closed_cases_kept} closed case(s) kept, {users} account(s), "
+            "{units_below_moved} unit(s) below moved".format(**totals)
+        ]
+
+
+def _parse(text: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or [h.strip().lower().lstrip("\ufeff") for h in header] != HEADER:
+        return [], [(1, "the first line must be: " + ",".join(HEADER))]
+    rows, errors = [], []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(HEADER):
+            errors.append((reader.line_num, f"expected 4 columns, found {len(record)}"))
+            continue
+        rows.append((reader.line_num, [cell.strip() for cell in record]))
+    return rows, errors
+
+
+def _check(rows: list[tuple[int, list[str]]]) -> tuple[list[Mapping], list[tuple[int, str]]]:
+    """Every problem of the file, each with its line, before anything is changed."""
+    from casework.cases.people import local_today
+
+    by_code = {u.code: u for u in db.session.scalars(select(Unit))}
+    olds = {r[1][0] for r in rows}
+    seen: set[str] = set()
+    mappings: list[Mapping] = []
+    errors: list[tuple[int, str]] = []
+    for line, (old_code, new_code, effective_text, users) in rows:
+        old, new = by_code.get(old_code), by_code.get(new_code)
+        problems = []
+        if old is None:
+            problems.append(f"unknown unit {old_code[:40]!r}")
+        elif old.is_retired:
+            problems.append(f"{old_code} is already retired")
+        if new is None:
+            problems.append(f"unknown unit {new_code[:40]!r}")
+        elif new.is_retired:
+            problems.append(f"{new_code} is retired and cannot take over")
+        if old_code == new_code:
+            problems.append("a unit cannot succeed itself")
+        if old_code in seen:
+            problems.append(f"{old_code} appears twice")
+        if new_code in olds:
+            problems.append(f"{new_code} is itself retired by this file: name the final unit")
+        if old is not None and new is not None and old in new.ancestors():
+            problems.append(f"{new_code} is below {old_code}")
+        try:
+            effective = date.fromisoformat(effective_text)
+        except ValueError:
+            problems.append("the effective date must be YYYY-MM-DD")
+            effective = None
+        if effective is not None and effective > local_today():
+            problems.append("the effective date is in the future: run the file on or after it")
+        if users not in USER_ACTIONS:
+            problems.append("users must be 'move' or 'deactivate'")
+        seen.add(old_code)
+        if problems or old is None or new is None or effective is None:
+            errors.extend((line, p) for p in problems)
+            continue
+        mappings.append(Mapping(line, old, new, effective, users))
+    for m in mappings:
+        for child in _active_children(m.old):
+            if unit_service.level_rank(child.level) <= unit_service.level_rank(m.new.level):
+                errors.append(
+                    (m.line, f"{child.code} cannot move under {m.new.code}: not a higher level")
+                )
+    return mappings, sorted(errors)
+
+
+def _active_children(unit: Unit) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.parent_id == unit.id, Unit.retired_at.is_(None))
+            .order_by(Unit.code)
+        )
+    )
+
+
+def _cases_of(unit: Unit, *, open_: bool):  # type: ignore[no-untyped-def]
+    from casework.cases.models import Case
+
+    held = (Case.owning_unit_id == unit.id) | (Case.handling_unit_id == unit.id)
+    state = Case.status != "closed" if open_ else Case.status == "closed"
+    return select(Case).where(held, state).order_by(Case.id)
+
+
+def _count(stmt) -> int:  # type: ignore[no-untyped-def]
+    return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def plan(text: str) -> tuple[Plan, list[Mapping]]:
+    """Check the file and count what each line would do; changes nothing."""
+    rows, errors = _parse(text)
+    mappings, problems = _check(rows) if not errors else ([], [])
+    result = Plan(errors=errors + problems)
+    if not result.ok:
+        return result, []
+    for m in mappings:
+        users = db.session.scalar(
+            select(func.count(User.id)).where(User.unit_id == m.old.id, User.active.is_(True))
+        )
+        result.steps.append(
+            Step(
+                old_code=m.old.code,
+                new_code=m.new.code,
+                effective=m.effective,
+                users_action=m.users,
+                open_cases=_count(_cases_of(m.old, open_=True)),
+                closed_cases=_count(_cases_of(m.old, open_=False)),
+                users=int(users or 0),
+                units_below=len(_active_children(m.old)),
+            )
+        )
+    return result, mappings
+
+
+def _move_cases(m: Mapping) -> int:
+    moved = 0
+    for case in db.session.scalars(_cases_of(m.old, open_=True)).all():
+        fields = []
+        if case.owning_unit_id == m.old.id:
+            case.owning_unit_id = m.new.id
+            fields.append("owning_unit")
+        if case.handling_unit_id == m.old.id:
+            case.handling_unit_id = m.new.id
+            fields.append("handling_unit")
+        db.session.flush()
+        audit.record(
+            None,
+            Tag.CASE_UNIT_SUCCESSION,
+            case,
+            from_unit_id=m.old.id,
+            to_unit_id=m.new.id,
+            fields=fields,
+            effective=m.effective.isoformat(),
+        )
+        moved += 1
+    return moved
+
+
+def _move_users(m: Mapping) -> int:
+    done = 0
+    for user in db.session.scalars(
+        select(User).where(User.unit_id == m.old.id, User.active.is_(True)).order_by(User.id)
+    ).all():
+        if m.users == "move":
+            user_service.update_user(
+                None, user, display_name=user.display_name, role=user.role, unit=m.new
+            )
+        else:
+            user_service.deactivate_user(None, user)
+        done += 1
+    return done
+
+
+def apply(text: str) -> Plan:
+    """Carry out the file (the caller commits), or nothing when any line is invalid. Returns the
+    plan it carried out, counted before the first change, as a dry run would have shown it."""
+    result, mappings = plan(text)
+    if not result.ok:
+        return result
+    for m, step in zip(mappings, result.steps, strict=True):
+        for child in _active_children(m.old):
+            unit_service.move_unit(None, child, m.new)
+        moved_users = _move_users(m)
+        moved_cases = _move_cases(m)
+        # Counted in the same transaction a moment earlier: a difference is a concurrent change.
+        if (moved_users, moved_cases) != (step.users, step.open_cases):
+            raise RuntimeError(f"{m.old.code} changed while being reorganised; nothing was saved")
+        unit_service.retire_unit(None, m.old, m.new)
+        audit.record(
+            None,
+            Tag.UNIT_REORGANISE,
+            m.old,
+            successor_id=m.new.id,
+            effective=m.effective.isoformat(),
+            open_cases_moved=step.open_cases,
+            closed_cases_kept=step.closed_cases,
+            users=step.users,
+            users_action=m.users,
+        )
+    db.session.flush()
+    return result

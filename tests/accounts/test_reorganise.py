@@ -1,0 +1,148 @@
+"""`casework units reorganise MAPPING.csv [--dry-run]`: open cases follow the unit's successor with
+an audited event, closed cases keep their unit, accounts are moved or deactivated as the file says;
+the dry run changes nothing, and the real run does exactly what the dry run printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from casework.accounts.models import Unit, User
+from casework.audit.models import AuditEvent
+from casework.cases import service as cases
+from casework.cases.models import Case
+from casework.cases.workflow import service as wf
+from casework.extensions import db
+from tests.cases.conftest import open_case, org  # noqa: F401 (fixture)
+from tests.conftest import get_user
+
+MAPPING = """old_code,new_code,effective_date,users
+D1,HY,2025-07-01,move
+C1,C2,2025-07-01,deactivate
+"""
+
+
+def _closed_case(org):  # type: ignore[no-untyped-def]  # noqa: F811
+    officer = org["officer_c1"]
+    case = open_case(officer)
+    cases.classify(
+        officer,
+        case,
+        expected_version=case.version,
+        types=["domestic_violence.physical"],
+        severity="S2",
+        risk="low",
+        gbv_type=None,
+    )
+    request = wf.request_closure(officer, case, "resolved", "Violence stopped; victim safe.")
+    wf.approve_closure(org["reviewer_d1"], request)
+    db.session.commit()
+    return case
+
+
+def _state() -> dict[str, object]:
+    """Everything the reorganisation may touch, as plain values."""
+    db.session.expire_all()
+    return {
+        "units": sorted(
+            (u.code, u.parent_id, u.retired_at is not None, u.successor_id)
+            for u in db.session.scalars(select(Unit))
+        ),
+        "users": sorted(
+            (u.username, u.unit_id, u.active) for u in db.session.scalars(select(User))
+        ),
+        "cases": sorted(
+            (str(c.id), c.owning_unit_id, c.handling_unit_id, c.status)
+            for c in db.session.scalars(select(Case))
+        ),
+        "events": db.session.scalar(select(func.count(AuditEvent.seq))),
+    }
+
+
+def _run(app, path: Path, *extra: str):  # type: ignore[no-untyped-def]
+    db.session.commit()
+    return app.test_cli_runner().invoke(args=["units", "reorganise", str(path), *extra])
+
+
+def test_the_dry_run_changes_nothing_and_the_real_run_matches_it(app, org, tmp_path):  # noqa: F811
+    open_at_c1 = open_case(org["officer_c1"])
+    closed_at_c1 = _closed_case(org)
+    open_at_c2 = open_case(org["officer_c2"])
+    path = tmp_path / "mapping.csv"
+    path.write_text(MAPPING, encoding="utf-8")
+    before = _state()
+
+    dry = _run(app, path, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert _state() == before
+    assert "Dry run: nothing was changed." in dry.output
+    assert (
+        "C1 → C2 (effective 2025-07-01): 1 open case(s) move, 1 closed case(s) stay" in dry.output
+    )
+    assert "1 account(s) moved to HY" in dry.output  # reviewer.d1
+    assert "1 account(s) deactivated" in dry.output  # officer.c1
+
+    real = _run(app, path)
+    assert real.exit_code == 0, real.output
+    assert real.output.replace("Done.\n", "") == dry.output.replace(
+        "Dry run: nothing was changed.\n", ""
+    )
+    db.session.expire_all()
+    c1, c2, d1, hy = (
+        db.session.scalar(select(Unit).where(Unit.code == c)) for c in ("C1", "C2", "D1", "HY")
+    )
+    assert d1.is_retired and d1.successor_id == hy.id
+    assert c1.is_retired and c1.successor_id == c2.id and c1.parent_id == hy.id
+    moved = db.session.get(Case, open_at_c1.id)
+    assert (moved.owning_unit_id, moved.handling_unit_id) == (c2.id, c2.id)
+    kept = db.session.get(Case, closed_at_c1.id)
+    assert (kept.owning_unit_id, kept.handling_unit_id) == (c1.id, c1.id)
+    untouched = db.session.get(Case, open_at_c2.id)
+    assert untouched.handling_unit_id == c2.id
+    assert get_user("reviewer.d1").unit_id == hy.id and get_user("reviewer.d1").active
+    assert not get_user("officer.c1").active
+    succession = list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.tag == "workflow:case:unit_succession")
+        )
+    )
+    assert [e.object_id for e in succession] == [str(open_at_c1.id)]
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.seq)).where(AuditEvent.tag == "admin:unit:reorganise")
+        )
+        == 2
+    )
+
+
+def test_the_successor_staff_now_work_the_moved_case(app, org, tmp_path):  # noqa: F811
+    from casework.policy import Permission, can
+
+    case = open_case(org["officer_c1"])
+    path = tmp_path / "mapping.csv"
+    path.write_text(MAPPING, encoding="utf-8")
+    assert not can(org["officer_c2"], Permission.CASE_EDIT, case)
+    assert _run(app, path).exit_code == 0
+    db.session.expire_all()
+    assert can(get_user("officer.c2"), Permission.CASE_EDIT, db.session.get(Case, case.id))
+
+
+def test_a_bad_file_reports_every_line_and_changes_nothing(app, org, tmp_path):  # noqa: F811
+    open_case(org["officer_c1"])
+    path = tmp_path / "mapping.csv"
+    path.write_text(
+        "old_code,new_code,effective_date,users\n"
+        "D1,HY,2025-07-01,move\n"  # fine on its own
+        "C1,NOPE,2025-07-01,move\n"  # unknown successor
+        "C2,C2,2025-13-01,keep\n"  # itself, bad date, bad users action
+        "D2,C2,2099-01-01,move\n",  # below itself, in the future
+        encoding="utf-8",
+    )
+    before = _state()
+    for extra in ((), ("--dry-run",)):
+        result = _run(app, path, *extra)
+        assert result.exit_code == 1
+        assert "line 3" in result.output and "line 4" in result.output and "line 5" in result.output
+        assert "nothing was changed" in result.output
+        assert _state() == before
