@@ -348,6 +348,32 @@ def test_admin_creates_a_user_and_cannot_open_a_case(pages: Pages, demo: Demo) -
     pages.check("refused")
 
 
+def test_officer_sees_her_units_cases_and_what_is_due(pages: Pages, demo: Demo) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("officer.lh", DEMO_PASSWORD)
+    page.get_by_role("link", name=t("Cases"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Cases"))
+    # Her commune's cases, not those of the commune that asked to close one.
+    expect(page.locator(".case-list")).to_contain_text(demo.reported_code)
+    expect(page.locator(".case-list")).not_to_contain_text(demo.closing_code)
+    pages.check("case-list")
+
+    page.get_by_role("link", name=t("Deadlines")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Due and overdue"))
+    pages.check("deadlines")
+
+
+def test_reviewer_reads_the_report_of_her_province(pages: Pages) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("reviewer.hy", DEMO_PASSWORD, code=True)
+    page.get_by_role("link", name=t("Reports"), exact=True).click()
+    pages.check("report-form")
+    page.get_by_role("button", name=t("Show the report")).click()
+    expect(page.get_by_role("main")).to_contain_text(t("Cases received"))
+    expect(page.locator(".report-table").first).to_be_visible()
+    pages.check("report")
+
+
 def test_the_page_checks_catch_a_violation(pages: Pages) -> None:
     """The checks every journey relies on do fail: an unlabelled field, an image the CSP forbids."""
     page = pages.page
