@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import bindparam, func, inspect, select, text, update
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 
 from casework.crypto import blindindex, datakeys, fields, secretbox, signing
 from casework.crypto.errors import KeyShredded
@@ -145,6 +148,23 @@ def _seed_rows() -> list[Any]:
     )
 
 
+# Other values sealed with crypto.secretbox: table, sealed column, purpose (binding: the row id).
+SEALED_ROWS = (("data_breach", "description_sealed", "breach"),)
+
+
+def _sealed_rows() -> list[tuple[Any, str, Any, bytes]]:
+    """(table, purpose, row id, sealed bytes) of every value listed in SEALED_ROWS."""
+    tables = _tables()
+    out = []
+    for name, column_name, purpose in SEALED_ROWS:
+        if name not in tables:
+            continue
+        t = sql_table(name, sql_column("id"), sql_column(column_name))
+        rows = db.session.execute(select(t.c.id, t.c[column_name]))
+        out += [(t, purpose, row_id, bytes(blob)) for row_id, blob in rows]
+    return out
+
+
 def _indexed_models(app: Flask) -> list[fields.ModelFields]:
     metadata = app.extensions.get("casework.crypto.metadata", [])
     return [spec for spec in fields.encrypted_models(metadata) if spec.indexed]
@@ -161,6 +181,8 @@ def usage(app: Flask) -> dict[str, Usage]:
         out.setdefault(key_id, Usage()).data_keys = count
     for row in _seed_rows():
         out.setdefault(secretbox.key_id_of(bytes(row[1])), Usage()).seeds += 1
+    for *_where, blob in _sealed_rows():
+        out.setdefault(secretbox.key_id_of(blob), Usage()).seeds += 1
     for spec in _indexed_models(app):
         column = getattr(spec.model, fields.BIDX_KEY_ATTR)
         for key_id, count in db.session.execute(
@@ -229,7 +251,8 @@ def rewrap_batch(keyring: Keyring, batch_size: int) -> int:
 
 
 def reseal_seeds(keyring: Keyring) -> int:
-    """Reseal second-factor seeds made under old master keys (a small table: one pass)."""
+    """Reseal second-factor seeds and the other sealed values (SEALED_ROWS) made under old master
+    keys (small tables: one pass)."""
     from casework.accounts.service import TOTP_PURPOSE
 
     count = 0
@@ -247,6 +270,18 @@ def reseal_seeds(keyring: Keyring) -> int:
                 "WHERE id = :id AND totp_secret_sealed = :old"
             ),
             {"new": fresh, "id": user_id, "old": blob},
+        )
+        count += result.rowcount  # type: ignore[attr-defined]
+    for t, purpose, row_id, blob in _sealed_rows():
+        if secretbox.key_id_of(blob) == keyring.primary_id:
+            continue
+        binding = str(uuid.UUID(str(row_id)))
+        plain = secretbox.unseal(keyring, purpose, binding, blob)
+        sealed = t.c[t.c.keys()[1]]
+        result = db.session.execute(
+            update(t)
+            .where(t.c.id == row_id, sealed == blob)
+            .values({sealed: secretbox.seal(keyring, purpose, binding, plain)})
         )
         count += result.rowcount  # type: ignore[attr-defined]
     return count

@@ -72,6 +72,12 @@ def _keys_in_use(tables: set[str]) -> dict[str, str]:
                 used.setdefault(secretbox.key_id_of(bytes(blob)), "second-factor seeds")
             except CryptoError:
                 raise SelfCheckFailed("a sealed second-factor seed is malformed") from None
+    if "data_breach" in tables:
+        for (blob,) in db.session.execute(text("SELECT description_sealed FROM data_breach")):
+            try:
+                used.setdefault(secretbox.key_id_of(bytes(blob)), "breach descriptions")
+            except CryptoError:
+                raise SelfCheckFailed("a sealed breach description is malformed") from None
     if "audit_checkpoint" in tables:
         # Ed25519 checkpoints name a signing key, not a master key: only the older HMAC ones count.
         # A database not yet upgraded has no algorithm column, and every checkpoint there is HMAC:

@@ -18,6 +18,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.test_views import _sign_in
 from tests.conftest import audit_text, make_user
+from tests.crypto.conftest import capp, cctx  # noqa: F401 (fixtures)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SECRET = "Chiếc điện thoại của cán bộ xã bị mất ở chợ Đồng Xuân"
@@ -144,3 +145,21 @@ def test_the_form_records_a_breach(app, org, browser):
     assert breach.category_codes == ["contact"] and [u.unit_id for u in breach.units] == [
         org["C1"].id
     ]
+
+
+def test_a_key_rotation_reseals_descriptions_and_retires_the_old_key(cctx):  # type: ignore[no-untyped-def]  # noqa: F811
+    from casework.crypto import rotation, secretbox
+    from tests.conftest import make_unit
+
+    central = make_unit("TW", "central")
+    auditor = make_user("auditor.tw", "auditor", central)
+    breach = _breach(auditor, [central])
+    old = cctx.config["MASTER_KEYRING"].primary_id
+    report = rotation.run(cctx, grace_seconds=0)
+    assert report.retired == [old]
+    db.session.expire_all()
+    stored = db.session.get(Breach, breach.id)
+    assert (
+        secretbox.key_id_of(stored.description_sealed) == cctx.config["MASTER_KEYRING"].primary_id
+    )
+    assert breaches.description(auditor, stored) == SECRET
