@@ -213,7 +213,14 @@ SCHEMAS["CaseFile"] = _obj(
 )
 SCHEMAS["CaseView"] = {
     "oneOf": [_ref("CaseFile"), _ref("CaseSummary")],
-    "discriminator": {"propertyName": "view"},
+    # Without a mapping the discriminator's values would have to be the schemas' names.
+    "discriminator": {
+        "propertyName": "view",
+        "mapping": {
+            "full": "#/components/schemas/CaseFile",
+            "summary": "#/components/schemas/CaseSummary",
+        },
+    },
 }
 
 
