@@ -32,8 +32,11 @@ def _select_locale() -> str:
     return languages[0]
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config (fails closed) → extensions → models → security → blueprints → CLI."""
+def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: bool = True) -> Flask:
+    """Build the app: config (fails closed) → extensions → models → security → blueprints → CLI.
+
+    startup_checks=False is for `casework restore` alone, which runs the checks itself at its end.
+    """
     instance_path = os.environ.get("CASEWORK_INSTANCE_PATH") if test_config is None else None
     app = Flask(
         __name__,
@@ -42,6 +45,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     load_config(app, test_config)
+    if startup_checks:
+        from casework.ops.restore import unfinished
+
+        if (reason := unfinished(app)) is not None:
+            raise ConfigError(reason[0].upper() + reason[1:] + ".")
 
     from casework import errors_web, security
     from casework.extensions import babel, csrf, db, migrate
@@ -61,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.dataprotection import models as _dataprotection_models  # noqa: F401
     from casework.referrals import models as _referral_models  # noqa: F401
     from casework.reports import models as _report_models  # noqa: F401
+    from casework.retention import models as _retention_models  # noqa: F401
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -70,7 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from casework import crypto
 
-    crypto.init_app(app)  # session hooks, keyring reloads; the self-check refuses bad keys
+    crypto.init_app(app, selfcheck=startup_checks)  # the self-check refuses bad keys
 
     security.init_app(app)
 
@@ -109,6 +118,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from casework.referrals import views as _referral_views  # noqa: F401 (routes)
     from casework.reports import bp as reports_bp
     from casework.reports import views as _report_views  # noqa: F401 (routes)
+    from casework.retention import bp as retention_bp
+    from casework.retention import views as _retention_views  # noqa: F401 (routes)
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -119,6 +130,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(referrals_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(dataprotection_bp, url_prefix="/data-protection")
+    app.register_blueprint(retention_bp, url_prefix="/retention")
 
     from casework.api import init_app as init_api
 

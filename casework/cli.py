@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,13 +14,17 @@ from sqlalchemy import select
 
 from casework.crypto.cli import keys_group
 from casework.extensions import db
+from casework.ops.cli import backup_command, restore_command
+
+# False only while `casework restore` loads the app (see casework.ops.cli).
+STARTUP_CHECKS: ContextVar[bool] = ContextVar("STARTUP_CHECKS", default=True)
 
 
 def _create_app() -> Flask:
     from casework import ConfigError, create_app
 
     try:
-        return create_app()
+        return create_app(startup_checks=STARTUP_CHECKS.get())
     except ConfigError as exc:
         click.echo(f"casework: configuration error: {exc}", err=True)
         sys.exit(1)
@@ -269,6 +274,8 @@ def demo_command() -> None:
 # `keys` also hangs on the group itself: `casework keys init` must run before a keyring exists, when
 # the app refuses to load (FlaskGroup resolves its own commands without loading the app).
 main.add_command(keys_group)
+# `restore` too: it must run when the app refuses to start (a broken or half-restored database).
+main.add_command(restore_command)
 
 
 def register_commands(app: Flask) -> None:
@@ -288,3 +295,10 @@ def register_commands(app: Flask) -> None:
     from casework.reports.cli import reports_group
 
     app.cli.add_command(reports_group)
+
+    from casework.retention.cli import processing_register_command, retention_group
+
+    app.cli.add_command(retention_group)
+    app.cli.add_command(processing_register_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "ADDRESS_THROTTLE_FAILURES": 30,
     "ADDRESS_THROTTLE_WINDOW_MINUTES": 10,
     "ADDRESS_THROTTLE_BLOCK_MINUTES": 10,
-    "PASSWORD_MIN_LENGTH": 12,
+    "PASSWORD_MIN_LENGTH": 12,  # nosec B105  # a setting's name, not a secret
     # argon2id parameters (SECURITY.md): 64 MiB, 3 passes, 4 lanes.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_KIB": 65536,
@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "UNIT_LEVELS": ["central", "province", "district", "commune"],
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     # JSON API: token lifetime (days, at most), requests per token per minute, body size (bytes).
-    "API_TOKEN_MAX_DAYS": 90,
+    "API_TOKEN_MAX_DAYS": 90,  # nosec B105  # a setting's name, not a secret
     "API_RATE_PER_MINUTE": 120,
     "API_MAX_CONTENT_LENGTH": 64 * 1024,
     # Decision 2605 workflow (DOMAIN.md defaults): which severities need a quick report, how fast,
@@ -84,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "CHILD_PLAN_WORKING_DAYS": 5,
     # Public holidays (ISO dates) skipped by working-day deadlines, besides Saturdays and Sundays.
     "PUBLIC_HOLIDAYS": [],
-    "SECRET_KEY": None,
+    "SECRET_KEY": None,  # nosec B105  # a setting's name, not a secret
     "MASTER_KEYRING": None,  # a Keyring, loaded below
     "MASTER_KEYRING_FILE": None,  # default instance/keys/master.json; None once loaded from env
     "SHRED_LEDGER_FILE": None,  # default instance/shred-ledger.jsonl (keep it out of DB backups)
@@ -92,6 +92,27 @@ DEFAULTS: dict[str, Any] = {
     "FOLLOW_UP_DAYS": {"imminent": 1, "high": 2, "medium": 7, "low": 30},  # by risk (DOMAIN)
     # Reports: counts from 1 to this minus one are shown as "< 5" beyond the reader's own unit.
     "REPORT_SUPPRESS_BELOW": 5,
+    # Retention (docs/operations.md): whole years after closure before a closed case's personal
+    # data is crypto-shredded, by case type ("main" or "main.sub"); a case of several types keeps
+    # the longest period. Defaults: confirm them with the Union's legal department.
+    "RETENTION_DEFAULT_YEARS": 5,
+    "RETENTION_YEARS": {
+        "domestic_violence": 5,
+        "sexual_violence": 10,
+        "child_abuse": 15,
+        "trafficking": 15,
+        "child_marriage": 10,
+        "family_dispute": 5,
+        "labour_rights": 3,
+        "land_property": 5,
+        "social_policy": 3,
+        "online_violence": 5,
+    },
+    # Legal holds are set and lifted by reviewers of units at these levels supervising the case.
+    "LEGAL_HOLD_LEVELS": ["central", "province"],
+    # The controller named in the processing register (Decree 356 impact-assessment file).
+    "CONTROLLER_NAME": "Hội Liên hiệp Phụ nữ Việt Nam",
+    "DATA_PROTECTION_CONTACT": None,  # the data-protection officer's contact, as published
 }
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, selfcheck: bool = True) -> None:
     """Wire the package into an app: session hooks, keyring reloads, storage pragmas, self-check."""
     from sqlalchemy import event
     from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             _sqlite_secure_delete(db.engine)
 
+    if not selfcheck:
+        return  # `casework restore` checks once the restored data is in place
     if app.config["ENV_NAME"] != "testing" or app.config.get("CRYPTO_SELFCHECK"):
         from casework.crypto import selfcheck
 

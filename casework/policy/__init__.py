@@ -32,6 +32,7 @@ class Permission(StrEnum):
     CASE_BREAK_GLASS = "case:break_glass"
     CASE_TAKE_OVER = "case:take_over"
     CASE_REOPEN = "case:reopen"
+    CASE_HOLD = "case:hold"  # set and lift legal holds that stop retention's erasure
     QUICK_REPORT_SEND = "quick_report:send"
     QUICK_REPORT_RECEIVE = "quick_report:receive"
     ESCALATION_REQUEST = "escalation:request"
@@ -46,6 +47,7 @@ class Permission(StrEnum):
     # Audit (DESIGN.md §7).
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
+    RETENTION_REPORT = "retention:report"  # what retention erased and when; no case content
     # Administration: no case content reachable through any of these.
     UNIT_MANAGE = "unit:manage"
     USER_MANAGE = "user:manage"
@@ -86,6 +88,7 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_BREAK_GLASS,
             Permission.CASE_TAKE_OVER,
             Permission.CASE_REOPEN,
+            Permission.CASE_HOLD,
             Permission.QUICK_REPORT_RECEIVE,
             Permission.ESCALATION_ANSWER,
             Permission.CLOSURE_DECIDE,
@@ -98,6 +101,7 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
         {
             Permission.AUDIT_READ,
             Permission.AUDIT_VERIFY,
+            Permission.RETENTION_REPORT,
             Permission.BREACH_REPORT,
             Permission.BREACH_MANAGE,
             Permission.ACCOUNT_SELF,
@@ -157,7 +161,7 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.accounts.models import Unit, User
     from casework.api.models import ApiToken
     from casework.cases.models import Case
-    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
+    from casework.cases.workflow.models import ClosureRequest, Escalation, Notification, QuickReport
     from casework.dataprotection.models import Breach, DataRequest
     from casework.referrals.models import Partner, Referral
 
@@ -184,6 +188,12 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     if isinstance(obj, ApiToken):
         # A personal access token is its owner's alone: nobody else lists or revokes it.
         return permission == Permission.ACCOUNT_SELF and obj.user_id == user.id
+    if isinstance(obj, Notification):
+        # A notification is its addressee's alone: nobody else opens or marks it read.
+        return permission == Permission.ACCOUNT_SELF and obj.user_id == user.id
+    if permission == Permission.CASE_HOLD and isinstance(obj, Unit):
+        # The holds page of a unit: for hold-setting reviewers of that unit or above it.
+        return _sets_holds(user) and in_subtree(obj, user.unit_id)
     if permission == Permission.CASE_CREATE and isinstance(obj, Unit):
         # A case is opened at one's own unit, never on another unit's behalf.
         return obj.id == user.unit_id and not obj.is_retired
@@ -313,6 +323,14 @@ def _supervises(user: User, case: Case) -> bool:
     )
 
 
+def _sets_holds(user: User) -> bool:
+    """Legal holds answer courts, police and inspectors: a decision for the province or central
+    level (LEGAL_HOLD_LEVELS), not for the commune that handles the case."""
+    from flask import current_app
+
+    return user.unit is not None and user.unit.level in current_app.config["LEGAL_HOLD_LEVELS"]
+
+
 def _case_allows(user: User, permission: Permission, case: Case) -> bool:
     """DESIGN.md §6: file units read; the handling unit works; reviewers supervise their subtree
     de-identified and open other files only by break-glass; recusal beats every grant."""
@@ -333,6 +351,8 @@ def _case_allows(user: User, permission: Permission, case: Case) -> bool:
         return user.role == Role.REVIEWER and (
             user.unit_id == case.handling_unit_id or _above(user, case.handling_unit)
         )
+    if permission == Permission.CASE_HOLD:
+        return _supervises(user, case) and _sets_holds(user)
     if permission == Permission.AUDIT_READ:
         # "Who has seen this file": for the reviewers of the units that hold it.
         return member and user.role == Role.REVIEWER

@@ -1,0 +1,1 @@
+"""Operations: encrypted backups and restores (docs/operations.md)."""
