@@ -92,6 +92,8 @@ def select_root():  # type: ignore[no-untyped-def]
 def test_marking_notified_takes_it_off_the_board_and_is_audited(app, org, browser):
     breach = _breach(org["officer_c1"], [org["C1"]])
     _sign_in(browser, "admin.tw")
+    home = browser.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/data-protection/breaches"' in home and 'href="/deadlines"' in home
     page = f"/data-protection/breaches/{breach.id}"
     html = browser.get(page).get_data(as_text=True)
     assert SECRET in html
