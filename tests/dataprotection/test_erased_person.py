@@ -98,6 +98,7 @@ def test_reports_count_her_as_before(app, family, org):
     _erase(family["sister"])
     after = figures.raw_counts(scope, Window(period))
     assert after == before
+    assert sum(after["victim_sex"].values()) == 2  # the canary and her, both still counted
     assert family["sister"].sex == "female"  # her statistics fields stay
 
 
