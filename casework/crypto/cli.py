@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 
 from casework.extensions import db
@@ -157,16 +157,24 @@ def keys_shred(owner_kind: str, owner_id: uuid.UUID, yes: bool) -> None:
 
 
 @keys_group.command("replay-ledger")
-@with_appcontext
-def keys_replay_ledger() -> None:
+@click.pass_context
+def keys_replay_ledger(ctx: click.Context) -> None:
     """After restoring a backup: shred again everything the shred ledger lists."""
+    from casework import cli
     from casework.audit import service as audit
     from casework.audit.tags import Tag
     from casework.crypto import shredding
 
-    count = shredding.replay_ledger()
-    audit.record(None, Tag.SHRED_LEDGER_REPLAY, object_type="data_key", shredded=count)
-    db.session.commit()
+    # Loaded without the start-up self-check: it refuses exactly the database this repairs.
+    token = cli.STARTUP_CHECKS.set(False)
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    finally:
+        cli.STARTUP_CHECKS.reset(token)
+    with app.app_context():
+        count = shredding.replay_ledger()
+        audit.record(None, Tag.SHRED_LEDGER_REPLAY, object_type="data_key", shredded=count)
+        db.session.commit()
     click.echo(f"Shred ledger replayed: {count} owner(s) shredded again.")
 
 
