@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -154,9 +155,10 @@ def retire_unit(
     audit.record(actor, Tag.UNIT_RETIRE, unit, successor_id=successor.id)
 
 
-def subtree_select(root_id: int) -> Select[tuple[int]]:
-    """A query of the ids of a unit and every unit below it, to use inside another query."""
-    tree = select(Unit.id).where(Unit.id == root_id).cte(name="tree", recursive=True)
+def subtree_select(root_id: Any, *, name: str = "tree") -> Select[tuple[int]]:
+    """A query of the ids of a unit and every unit below it, to use inside another query (two in
+    one statement need different names)."""
+    tree = select(Unit.id).where(Unit.id == root_id).cte(name=name, recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
     return select(tree.c.id)
 

@@ -76,7 +76,14 @@ _LIST_PARAMS = (
     Param("status", {"type": "string", "enum": list(vocab.STATUSES)}),
     Param("severity", {"type": "string", "enum": list(vocab.SEVERITIES)}),
     Param("type", {"type": "string", "enum": list(vocab.CASE_TYPES)}, "Main case type."),
+    Param(
+        "unit",
+        {"type": "integer", "minimum": 1},
+        "Only cases owned or handled by this unit or a unit below it.",
+    ),
+    Param("overdue", {"type": "string", "enum": ["1"]}, "Only cases with a follow-up past due."),
     Param("mine", {"type": "string", "enum": ["1"]}, "Only the cases assigned to the caller."),
+    Param("order", {"type": "string", "enum": ["newest", "oldest"]}, "Newest first by default."),
     Param("after", {"type": "string"}, "The `next_cursor` of the previous page."),
 )
 
@@ -96,6 +103,10 @@ def _decode_cursor(token: str | None) -> str | None:
         raise Problem("bad-request", _l("The cursor is not valid.")) from None
 
 
+def _positive_int(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < len(text) < 10 and int(text) > 0
+
+
 def _check_query(params: tuple[Param, ...]) -> None:
     """Refuse unknown parameters and values outside their vocabulary (the web ignores them; a
     program should hear that its filter did nothing)."""
@@ -107,6 +118,8 @@ def _check_query(params: tuple[Param, ...]) -> None:
             errors[name] = [str(_l("Unknown parameter."))]
         elif "enum" in param.schema and request.args[name] not in param.schema["enum"]:
             errors[name] = [str(_l("Choose a value from the list."))]
+        elif param.schema.get("type") == "integer" and not _positive_int(request.args[name]):
+            errors[name] = [str(_l("Enter a whole number."))]
     if errors:
         raise Problem("invalid", errors=errors)
 

@@ -16,9 +16,11 @@ from flask import abort
 from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, union
 from sqlalchemy.orm import selectinload
 
-from casework.accounts.models import User
+from casework.accounts.models import Unit, User
+from casework.accounts.units import subtree_select
 from casework.cases import vocab
-from casework.cases.models import Case, CaseType
+from casework.cases.models import Case, CaseType, FollowUp
+from casework.db import utcnow
 from casework.extensions import db
 from casework.policy.scopes import case_branch_templates
 
@@ -39,18 +41,30 @@ def _cursor(after: str | None) -> tuple[datetime, uuid.UUID] | None:
 
 
 def _keyset(
-    stmt: Select[Any], after: tuple[Any, Any] | None, size: int | None = None
+    stmt: Select[Any],
+    after: tuple[Any, Any] | None,
+    size: int | None = None,
+    oldest_first: bool = False,
 ) -> Select[Any]:
-    """Newest first, after the cursor; one row more than a page tells whether another follows."""
+    """Newest first (or oldest first), after the cursor; one row more than a page tells whether
+    another follows."""
     if after is not None:
         moment, last_id = after
-        stmt = stmt.where(
-            or_(
-                Case.received_at < moment,
-                and_(Case.received_at == moment, Case.id < last_id),
+        if oldest_first:
+            beyond = or_(
+                Case.received_at > moment, and_(Case.received_at == moment, Case.id > last_id)
             )
-        )
-    return stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit((size or PAGE_SIZE) + 1)
+        else:
+            beyond = or_(
+                Case.received_at < moment, and_(Case.received_at == moment, Case.id < last_id)
+            )
+        stmt = stmt.where(beyond)
+    order = (
+        (Case.received_at.asc(), Case.id.asc())
+        if oldest_first
+        else (Case.received_at.desc(), Case.id.desc())
+    )
+    return stmt.order_by(*order).limit((size or PAGE_SIZE) + 1)
 
 
 def as_is(stmt: Select[Any]) -> Select[Any]:
@@ -65,9 +79,13 @@ def page_query(
     cursor = _cursor(after)
     if not branches:
         return select(Case).where(false())
-    pages = [_keyset(where(b), cursor).with_only_columns(Case.id).subquery() for b in branches]
+    oldest = getattr(where, "oldest_first", False)
+    pages = [
+        _keyset(where(b), cursor, None, oldest).with_only_columns(Case.id).subquery()
+        for b in branches
+    ]
     ids = union(*(select(p.c.id) for p in pages))
-    return _keyset(select(Case).where(Case.id.in_(ids)), None)
+    return _keyset(select(Case).where(Case.id.in_(ids)), None, None, oldest)
 
 
 def page(
@@ -94,9 +112,11 @@ def page(
 
 
 class Filters:
-    """The list filters (status, severity, type, mine) as chosen; values outside the vocabulary
-    are ignored. `key` names the filters in use and `params` their values, for the statement
-    compiled once per combination (_cached_page)."""
+    """The list filters (status, severity, type, unit, overdue follow-ups, mine) and the order, as
+    chosen; values outside the vocabulary are ignored. Filters only narrow what the policy's
+    branches already allow, so no value can widen a list. `key` names the filters in use (and the
+    order) and `params` their values, for the statement compiled once per combination
+    (_cached_page)."""
 
     def __init__(self, args: Mapping[str, str], user: User) -> None:
         chosen: dict[str, Any] = {}
@@ -106,16 +126,37 @@ class Filters:
             chosen["f_severity"] = args["severity"]
         if args.get("type") in vocab.CASE_TYPES:
             chosen["f_type"] = args["type"]
+        unit = args.get("unit", "")
+        if unit.isascii() and unit.isdigit() and 0 < len(unit) < 10:
+            chosen["f_unit"] = int(unit)
+        if args.get("overdue") == "1":
+            chosen["f_overdue"] = utcnow()
         if args.get("mine") == "1":
             chosen["f_mine"] = user.id
+        self.oldest_first = args.get("order") == "oldest"
         self.params = chosen
-        self.key = tuple(sorted(chosen))
+        self.key = tuple(sorted(chosen)) + (("o_oldest",) if self.oldest_first else ())
+
+        # One subtree query shared by every branch: a statement may name a CTE only once.
+        self.units = _units_of(chosen)
 
     def __call__(self, stmt: Select[Any]) -> Select[Any]:
-        return _apply(stmt, self.key, self.params)
+        return _apply(stmt, self.key, self.params, self.units)
 
 
-def _apply(stmt: Select[Any], key: tuple[str, ...], values: Mapping[str, Any]) -> Select[Any]:
+def _units_of(values: Mapping[str, Any]) -> Select[Any] | None:
+    """The unit filter's subtree (the unit and everything below it), when it is in use."""
+    if "f_unit" not in values:
+        return None
+    return subtree_select(values["f_unit"], name="filter_units")
+
+
+def _apply(
+    stmt: Select[Any],
+    key: tuple[str, ...],
+    values: Mapping[str, Any],
+    units: Select[Any] | None = None,
+) -> Select[Any]:
     """The filters named in key, with values or bound parameters alike (one definition)."""
     if "f_status" in key:
         stmt = stmt.where(Case.status == values["f_status"])
@@ -126,9 +167,34 @@ def _apply(stmt: Select[Any], key: tuple[str, ...], values: Mapping[str, Any]) -
         stmt = stmt.where(
             exists().where(CaseType.case_id == Case.id, CaseType.code == values["f_type"])
         )
+    if units is not None:
+        # Cases owned or handled in the unit's subtree.
+        stmt = stmt.where(or_(Case.owning_unit_id.in_(units), Case.handling_unit_id.in_(units)))
+    if "f_overdue" in key:
+        stmt = stmt.where(
+            exists().where(
+                FollowUp.case_id == Case.id,
+                FollowUp.status == "due",
+                FollowUp.due_at < values["f_overdue"],
+            )
+        )
     if "f_mine" in key:
         stmt = stmt.where(Case.assigned_to_id == values["f_mine"])
     return stmt
+
+
+def filter_units(user: User) -> list[Unit]:
+    """The units a list can be narrowed to: those just below the user's own (none for a unit
+    with nothing below it), current ones first by name."""
+    if user.unit_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.parent_id == user.unit_id, Unit.retired_at.is_(None))
+            .order_by(Unit.name)
+        )
+    )
 
 
 def filters(args: Mapping[str, str], user: User) -> Filters:
@@ -142,13 +208,17 @@ def _cached_page(name: str, key: tuple[str, ...], has_cursor: bool, size: int) -
     once per list, filter combination and first/later page, so SQLAlchemy's compiled cache
     serves every request (building and keying the union anew cost more than running it). The page
     size is part of the key: a statement built for another size must not be served."""
-    bound = {k: bindparam(k) for k in key}
+    bound = {k: bindparam(k) for k in key if k.startswith("f_")}
     cursor = (bindparam("after_at"), bindparam("after_id")) if has_cursor else None
     templates = case_branch_templates(name)
+    oldest = "o_oldest" in key
+    units = _units_of(bound)
     pages = [
-        _keyset(_apply(b, key, bound), cursor, size).with_only_columns(Case.id).subquery()
+        _keyset(_apply(b, key, bound, units), cursor, size, oldest)
+        .with_only_columns(Case.id)
+        .subquery()
         for b in templates
     ]
     ids = union(*(select(p.c.id) for p in pages))
-    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None, size)
+    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None, size, oldest)
     return stmt.options(selectinload(Case.types))

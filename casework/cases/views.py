@@ -170,9 +170,15 @@ def break_glass(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
                 "warning",
             )
             return redirect(url_for("cases.file", case_id=case.id), code=303)
+    from casework.cases import sections
+
     return (
         render_template(
-            "cases/summary.html", case=case, form=form, victims=_victim_statistics(case)
+            "cases/summary.html",
+            case=case,
+            form=form,
+            victims=_victim_statistics(case),
+            workflow=sections.workflow(me(), case),
         ),
         422,
     )
@@ -272,7 +278,14 @@ def index():  # type: ignore[no-untyped-def]
     where = listing.filters(request.args, me())
     rows, cursor = _page(visible_case_branches(me()), request.args.get("after"), where)
     audit.record(me(), Tag.CASE_LIST, None, object_type="case_file", shown=len(rows))
-    return render_template("cases/index.html", cases=rows, cursor=cursor, vocab=vocab)
+    return render_template(
+        "cases/index.html",
+        cases=rows,
+        cursor=cursor,
+        vocab=vocab,
+        filter_units=listing.filter_units(me()),
+        show_mine=True,
+    )
 
 
 @bp.get("/supervision")
@@ -281,4 +294,11 @@ def supervision():  # type: ignore[no-untyped-def]
     require(current_user, Permission.CASE_SUPERVISE)
     where = listing.filters(request.args, me())
     rows, cursor = _page(supervised_case_branches(me()), request.args.get("after"), where)
-    return render_template("cases/supervision.html", cases=rows, cursor=cursor, vocab=vocab)
+    return render_template(
+        "cases/supervision.html",
+        cases=rows,
+        cursor=cursor,
+        vocab=vocab,
+        filter_units=listing.filter_units(me()),
+        show_mine=False,
+    )

@@ -194,3 +194,80 @@ def test_search_and_repeat_warnings_follow_the_same_grants_and_recusals(org):
     named, hidden = search.repeat_matches(org["officer_c1"], first)
     assert named == [second] and hidden == 1
     assert elsewhere not in named
+
+
+def test_the_overdue_filter_keeps_cases_with_a_follow_up_past_due_and_not_done(app, org, browser):
+    from casework.cases import support
+    from casework.cases.models import FollowUp
+    from tests.cases.test_views import _sign_in
+
+    officer = org["officer_c1"]
+    late, on_time, done = (open_case(officer) for _ in range(3))
+    for case in (late, on_time, done):
+        support.schedule_follow_up(officer, case, due_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    age_rows(FollowUp, "due_at", timedelta(days=3))  # all three are now two days late…
+    on_time_follow_up = db.session.scalars(
+        db.select(FollowUp).where(FollowUp.case_id == on_time.id)
+    ).one()
+    on_time_follow_up.due_at = utcnow() + timedelta(days=2)  # …but this one was moved on
+    finished = db.session.scalars(db.select(FollowUp).where(FollowUp.case_id == done.id)).one()
+    support.update_follow_up(
+        officer,
+        finished,
+        expected_version=finished.version,
+        status="done",
+        note="Called her, she is safe",
+        done_at=utcnow(),
+    )
+    db.session.commit()
+    _sign_in(browser, "officer.c1")
+    html = browser.get("/cases/?overdue=1").get_data(as_text=True)
+    assert late.code in html
+    assert on_time.code not in html and done.code not in html
+    assert all(c.code in browser.get("/cases/").get_data(as_text=True) for c in (late, on_time))
+
+
+def test_the_unit_filter_narrows_a_reviewer_list_to_one_unit_below_her(app, org, browser):
+    from tests.cases.test_views import _sign_in
+
+    in_d1 = open_case(org["officer_c1"])
+    in_d2 = open_case(org["officer_c2"])
+    _sign_in(browser, "reviewer.hy")
+    page = browser.get("/cases/supervision").get_data(as_text=True)
+    assert in_d1.code in page and in_d2.code in page
+    # The form offers the districts just below the province.
+    assert f'value="{org["D1"].id}"' in page and f'value="{org["D2"].id}"' in page
+    page = browser.get(f"/cases/supervision?unit={org['D1'].id}").get_data(as_text=True)
+    assert in_d1.code in page and in_d2.code not in page
+
+
+def test_the_unit_filter_never_widens_a_list(app, org, browser):
+    from tests.cases.test_views import _sign_in
+
+    other = open_case(org["officer_c2"])
+    mine = open_case(org["officer_c1"])
+    _sign_in(browser, "officer.c1")
+    # Naming another commune's unit shows nothing of it; nonsense is ignored.
+    html = browser.get(f"/cases/?unit={org['C2'].id}").get_data(as_text=True)
+    assert other.code not in html and mine.code not in html
+    html = browser.get("/cases/?unit=-1%27").get_data(as_text=True)
+    assert mine.code in html and other.code not in html
+
+
+def test_the_list_can_be_read_oldest_first_across_pages(org):
+    from casework.cases import listing
+
+    officer = org["officer_c1"]
+    now = utcnow().replace(microsecond=0)
+    cases = [open_case(officer, received_at=now - timedelta(minutes=5 * i)) for i in range(30)]
+    oldest_first = listing.filters({"order": "oldest"}, officer)
+    shown: list[Case] = []
+    after = None
+    while True:
+        rows, after = _page(visible_case_branches(officer), after, oldest_first)
+        shown += rows
+        if after is None:
+            break
+    assert shown == list(reversed(_newest_first(cases)))
+    assert len(shown) == 30
