@@ -158,3 +158,26 @@ def test_bad_questions_are_422_and_nothing_is_recorded(org, api):  # type: ignor
 def test_an_auditor_is_refused_before_her_question_is_read(org, api):  # type: ignore[no-untyped-def]
     token = make_token(org["auditor"])
     assert is_problem(api.get(_query(colour="red"), token), 403, "forbidden")
+
+
+def test_report_and_audit_answers_match_their_declared_schemas(org, api):  # type: ignore[no-untyped-def]
+    from tests.api.test_openapi import _document, _validator
+
+    _april(org)
+    reviewer, auditor = make_token(org["reviewer_hy"]), make_token(org["auditor"])
+    doc = _document(api, reviewer)
+    case_id = _events("case:file:open")[0].object_id
+    checks = [
+        ("Report", api.get(_query(), reviewer)),
+        ("Report", api.get(_query(unit="C1", kind="year"), reviewer)),
+        ("AuditEventPage", api.get("/audit/events", auditor)),
+        (
+            "AuditViewerList",
+            api.get(f"/audit/viewers?object_type=case_file&object_id={case_id}", auditor),
+        ),
+        ("AuditCheckpointStatus", api.get("/audit/checkpoint", auditor)),
+    ]
+    for name, response in checks:
+        assert response.status_code == 200, name
+        errors = list(_validator(doc, name).iter_errors(response.get_json()))
+        assert not errors, (name, errors[:1])
