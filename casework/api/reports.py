@@ -59,7 +59,8 @@ _NEEDS = {
 def _form() -> ReportForm:
     """The web's form from the query: 422 with errors by parameter when it is not valid."""
     kind = request.args.get("kind", "")
-    missing = [name for name in _NEEDS.get(kind, ()) if not request.args.get(name)]
+    needed = [p.name for p in _PARAMS if p.required] + list(_NEEDS.get(kind, ()))
+    missing = [name for name in needed if not request.args.get(name)]
     if missing:
         message = str(_l("This information is required."))
         raise Problem("invalid", errors={name: [message] for name in missing})

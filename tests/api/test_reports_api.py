@@ -142,12 +142,16 @@ def test_bad_questions_are_422_and_nothing_is_recorded(org, api):  # type: ignor
     token = make_token(org["reviewer_hy"])
     cases = {
         "month": _query(month=""),
+        "kind": _query().replace("kind=month&", ""),
         "unit": _query(unit="NOPE"),
         "end": _query(kind="range", start="2026-05-01", end="2026-04-01"),
         "colour": _query(colour="red"),
-        "kind": _query(kind="week"),
+        "grouping": _query(grouping="flat"),
         "year": _query(year="1999"),
     }
+    assert "kind=" not in cases["kind"]
+    unknown_kind = api.get(_query(kind="week"), token)
+    assert is_problem(unknown_kind, 422, "invalid") and "kind" in unknown_kind.get_json()["errors"]
     for field, query in cases.items():
         answer = api.get(query, token)
         assert is_problem(answer, 422, "invalid"), field
