@@ -19,7 +19,7 @@ from markupsafe import escape
 from casework.cases import vocab
 from casework.crypto import fields
 from casework.extensions import db
-from casework.referrals.models import PartnerKind
+from casework.labels import PARTNER_KIND_LABELS
 
 # What each table with encrypted fields holds, in words (a table the code adds later still appears,
 # under its own name, so the register never silently leaves data out).
@@ -118,8 +118,8 @@ def sections() -> list[Section]:
             head=(_("Recipient"), _("When")),
             rows=[(_("Higher Union levels"), _("Quick reports (de-identified), escalation"))]
             + [
-                (_("Partner: %(kind)s", kind=kind.value), _("Referral packet, with consent"))
-                for kind in PartnerKind
+                (str(label), _("Referral packet, with consent or a recorded legal basis"))
+                for label in PARTNER_KIND_LABELS.values()
             ]
             + [
                 (str(label), _("Notifications the law requires"))
