@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_WORKERS ?= auto
 
 .PHONY: run test install translations translations-update lint check-translations clean security \
-	bandit audit-deps
+	bandit audit-deps load
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -52,6 +52,10 @@ bandit: $(STAMP)
 
 audit-deps: $(STAMP)
 	.ci/audit-deps $(BIN)/python
+
+# gunicorn under 200 signed-in staff (LOAD_ARGS="--cases 1000000 --db /var/tmp/cases.db", --pg URL).
+load: translations
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 check-translations: $(STAMP)
 	$(BIN)/python -m casework.i18n_check
