@@ -8,7 +8,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -25,6 +25,8 @@ def _unread() -> int:
 
 # A year: the URL changes with the content, so a cached copy is never stale.
 STATIC_MAX_AGE = 31_536_000
+# The one stylesheet every page links (templates/base.html).
+STYLESHEET = "css/casework.css"
 _hashes: dict[str, tuple[tuple[int, int], str]] = {}
 
 
@@ -58,6 +60,16 @@ def init_app(app: Flask) -> None:
             digest = static_hash(app, values["filename"])
             if digest is not None:
                 values["v"] = digest
+
+    @app.after_request
+    def _preload_stylesheet(response: Response) -> Response:
+        # The header arrives before the page's HTML: a slow phone asks for the stylesheet a few
+        # hundred milliseconds sooner than its parser would (from the cache on later visits).
+        page = response.mimetype == "text/html" and not 300 <= response.status_code < 400
+        if page and request.endpoint != "static":
+            href = url_for("static", filename=STYLESHEET)
+            response.headers.add("Link", f"<{href}>; rel=preload; as=style")
+        return response
 
     @app.after_request
     def _static_cache(response: Response) -> Response:

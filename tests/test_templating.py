@@ -91,3 +91,12 @@ def test_pages_are_never_stored_even_though_their_stylesheet_is(app, browser):
     assert home.status_code == 200
     assert home.headers["Cache-Control"] == "no-store"
     assert STYLESHEET.search(home.get_data(as_text=True))
+
+
+def test_a_page_asks_for_its_stylesheet_before_its_html_arrives(app, browser):
+    url, _digest = _stylesheet(app)
+    page = browser.get("/login")
+    assert page.headers["Link"] == f"<{url}>; rel=preload; as=style"
+    # Not on a redirect (nothing is rendered), nor on the stylesheet itself.
+    assert "Link" not in browser.get("/").headers
+    assert "Link" not in _fetch(app, url).headers
