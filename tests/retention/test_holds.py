@@ -137,3 +137,17 @@ def test_a_reviewer_of_another_province_cannot_hold_or_lift_this_province_s_case
     assert response.status_code == 404
     db.session.expire_all()
     assert hold.lifted_at is None
+
+
+def test_the_menu_offers_holds_to_province_reviewers_and_the_report_to_auditors(
+    app, org, new_browser
+):
+    menus = {}
+    for username in ("reviewer.hy", "reviewer.d1", "auditor.tw", "admin.tw"):
+        b = new_browser()
+        _sign_in(b, username)
+        menus[username] = b.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/retention/holds"' in menus["reviewer.hy"]
+    assert 'href="/retention/holds"' not in menus["reviewer.d1"]
+    assert 'href="/retention/report"' in menus["auditor.tw"]
+    assert not any('href="/retention/' in menus[u] for u in ("reviewer.d1", "admin.tw"))

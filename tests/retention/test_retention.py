@@ -223,3 +223,25 @@ def test_a_closure_on_29_february_ends_its_period_on_1_march(app):
 
     assert service.add_years(date(2028, 2, 29), 5) == date(2033, 3, 1)
     assert service.add_years(date(2028, 2, 28), 5) == date(2033, 2, 28)
+
+
+def test_an_erased_case_shows_no_personal_data_in_the_file_the_list_or_a_search(
+    app, org, browser, new_browser
+):
+    from tests.cases.test_views import _sign_in
+
+    case = closed_case(org, days_ago=6 * 365, victim_phone="0987 654 321")
+    _run(app)
+    _sign_in(browser, "officer.c1")
+    assert browser.get(f"/cases/{case.id}").status_code == 410
+    listing = browser.get("/cases/?status=closed")
+    assert listing.status_code == 200
+    html = listing.get_data(as_text=True)
+    assert case.code in html and CANARY not in html
+    for kind, term in (("name", CANARY), ("phone", "0987 654 321")):
+        found = browser.post("/cases/search", {"kind": kind, "term": term})
+        assert found.status_code == 200 and case.code not in found.get_data(as_text=True)
+    reviewer = new_browser()
+    _sign_in(reviewer, "reviewer.d1")
+    supervision = reviewer.get("/cases/supervision")
+    assert supervision.status_code == 200 and CANARY not in supervision.get_data(as_text=True)
