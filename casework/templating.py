@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.security import safe_join
 
 from casework.cases import vocab
 from casework.labels import LEVEL_LABELS, PARTNER_KIND_LABELS, ROLE_LABELS, label
@@ -35,9 +36,9 @@ def static_hash(app: Flask, filename: str) -> str | None:
 
     Kept per path and recomputed only when the file's size or modification time changes."""
     folder = app.static_folder
-    if folder is None:
+    path = safe_join(folder, filename) if folder is not None else None
+    if path is None:  # no static folder, or a name that leads out of it
         return None
-    path = os.path.join(folder, filename)
     try:
         st = os.stat(path)
     except OSError:

@@ -100,3 +100,12 @@ def test_a_page_asks_for_its_stylesheet_before_its_html_arrives(app, browser):
     # Not on a redirect (nothing is rendered), nor on the stylesheet itself.
     assert "Link" not in browser.get("/").headers
     assert "Link" not in _fetch(app, url).headers
+
+
+def test_no_hash_is_computed_for_a_file_outside_the_static_folder(app):
+    from flask import url_for
+
+    with app.test_request_context():
+        assert "?v=" in url_for("static", filename="css/casework.css")
+        assert "?v=" not in url_for("static", filename="../__init__.py")
+        assert "?v=" not in url_for("static", filename="css/missing.css")
