@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, any_, func
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import FunctionElement
@@ -173,6 +174,23 @@ def _info_of(connection: Any) -> dict[Any, Any] | None:
         return None
 
 
+def driver_execute(conn: Any, statement: str, params: Any = ()) -> Any:
+    """Run one statement on the connection's own driver cursor, in its transaction; returns the
+    cursor. For statements on every request's path (BEGIN, the audit append), where SQLAlchemy's
+    execution machinery cost more than the statement. Driver errors come out as SQLAlchemy's
+    (OperationalError and the rest), as from any other statement."""
+    dialect = conn.dialect
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(statement, params)
+    except dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        raise DBAPIError.instance(
+            statement, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    return cursor
+
+
 def configure_sqlite(engine: Any) -> None:
     """Make SQLite safe for concurrent writers and durable across a crash.
 
@@ -200,7 +218,7 @@ def configure_sqlite(engine: Any) -> None:
         info = conn.connection.info
         gate.enter(info)
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            driver_execute(conn, "BEGIN IMMEDIATE")
         except BaseException:
             gate.leave(info)
             raise

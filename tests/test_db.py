@@ -1,0 +1,37 @@
+"""Statements run on the driver's own cursor behave as any other: in the session's transaction, and
+failing with SQLAlchemy's errors."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import exc, func, select
+
+from casework import audit
+from casework.audit import Tag
+from casework.audit.models import AuditEvent
+from casework.db import driver_execute
+from casework.extensions import db
+
+
+def _events() -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def test_a_driver_statement_that_fails_raises_sqlalchemy_error_and_the_session_recovers(ctx):  # type: ignore[no-untyped-def]
+    conn = db.session.connection()
+    with pytest.raises(exc.DBAPIError) as failed:
+        driver_execute(conn, "SELECT nothing FROM no_such_table")
+    assert failed.value.orig is not None  # the driver's own error, kept for the logs
+    db.session.rollback()
+    audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
+    db.session.commit()
+    assert _events() == 1
+
+
+def test_an_append_rolled_back_with_its_transaction_leaves_no_event(ctx):  # type: ignore[no-untyped-def]
+    audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
+    db.session.rollback()
+    assert _events() == 0
+    audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
+    db.session.commit()
+    assert db.session.scalar(select(AuditEvent.seq)) == 1
