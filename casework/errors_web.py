@@ -26,6 +26,7 @@ TITLES = {
     422: _l("Please check what you entered"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    507: _l("The server has run out of storage space"),
 }
 
 MESSAGES = {
@@ -42,7 +43,14 @@ MESSAGES = {
     422: _l("Some information is missing or not valid."),
     429: _l("Wait a few minutes before trying again."),
     500: _l("The error has been logged. Nothing you entered has been saved; please try again."),
+    507: _l(
+        "Nothing you entered has been saved. Keep your notes and tell your administrator that "
+        "the database storage is full; try again once it has been freed."
+    ),
 }
+
+SQLITE_FULL = 13  # sqlite3's SQLITE_FULL: "database or disk is full"
+DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full
 
 
 ERASED_FILE = _l(
@@ -61,6 +69,34 @@ def error_page(status: int, message: object = None):  # type: ignore[no-untyped-
         ),
         status,
     )
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    """True when the database refused a write because its disk (or page limit) is full; also when
+    that error reached the handler wrapped in a 500 (raised by the request's closing commit)."""
+    from sqlalchemy.exc import OperationalError
+
+    while exc is not None:
+        if isinstance(exc, OperationalError):
+            orig = exc.orig
+            if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
+                return True
+            if getattr(orig, "sqlstate", None) == DISK_FULL_SQLSTATE:
+                return True
+            return "database or disk is full" in str(orig)
+        exc = getattr(exc, "original_exception", None)
+    return False
+
+
+def _storage_full_page():  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    from flask import g
+
+    # Logged for the operator (no submitted data in it); the user is told nothing was saved.
+    current_app.logger.error(
+        "database storage full in %s (request %s)", request.endpoint, g.get("request_id")
+    )
+    return error_page(507)
 
 
 def _actor():  # type: ignore[no-untyped-def]
@@ -114,12 +150,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if storage_full(exc):  # a full disk met by the request's closing commit
+            return _storage_full_page()
         db.session.rollback()
         status = exc.code or 500
         return error_page(status if status in TITLES else 400)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if storage_full(exc):
+            return _storage_full_page()
         db.session.rollback()
         # Type and request id only: an exception's message may carry submitted data.
         from flask import g

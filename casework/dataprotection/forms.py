@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from casework.cases.forms import MultiCheckboxField, choices
@@ -63,7 +64,10 @@ class VersionForm(FlaskForm):
 class ReviewForm(VersionForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("approve", _l("Grant the request")), ("refuse", _l("Refuse the request"))],
+        choices=[
+            SelectChoice("approve", _l("Grant the request")),
+            SelectChoice("refuse", _l("Refuse the request")),
+        ],
         validators=[DataRequired(_l("Choose a decision."))],
     )
     safety_concern = BooleanField(_l("The request may come from, or for, the alleged perpetrator"))

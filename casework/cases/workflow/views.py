@@ -263,8 +263,9 @@ def inbox():  # type: ignore[no-untyped-def]
 @bp.post("/inbox/<uuid:notification_id>")
 def open_notification(notification_id: uuid.UUID):  # type: ignore[no-untyped-def]
     note = db.session.get(Notification, notification_id)
-    if note is None or note.user_id != current_user.id:
+    if note is None:
         abort(404)
+    require(current_user, Permission.ACCOUNT_SELF, note, hide=True)  # another's: 404, audited
     notifications.mark_read(me(), note)
     if note.kind == "quick_report" and note.subject_id:
         return redirect(url_for("workflow.quick_report", report_id=note.subject_id), code=303)
