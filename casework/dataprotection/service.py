@@ -336,6 +336,8 @@ def export_contents(actor: User, request: DataRequest) -> Export:
 
 def export_html(actor: User, request: DataRequest, *, expected_version: int) -> str:
     """Render the export as a print-friendly HTML file; audited, and the request is answered."""
+    # Refused before anything about the request's state is told (a stale version included).
+    require(actor, Permission.DATA_REQUEST_FULFIL, request)
     check_version(request, expected_version)
     contents = export_contents(actor, request)
     from casework.cases import vocab as case_vocab
