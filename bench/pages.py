@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/pages.py            # a fresh demo instance, every page, the figures
     .venv/bin/python bench/pages.py --repeat 3 # the median of three loads of each kind
+    .venv/bin/python bench/pages.py --gzip     # behind a compressing proxy, as in production
+    .venv/bin/python bench/pages.py --page report --page "case file"   # some pages only
 
 A fresh instance (`casework init` and `casework demo` with CASEWORK_INSTANCE_PATH in a temporary
 folder, CASEWORK_ENV=development) is served by `casework run` on 127.0.0.1; Debian's Chromium
@@ -301,13 +303,16 @@ PLAN = [
 ]
 
 
-def run(base: str, env: dict[str, str], repeat: int) -> list[Result]:
+def run(base: str, env: dict[str, str], repeat: int, only: list[str]) -> list[Result]:
     results: list[Result] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
-        for username, second, pages in PLAN:
+        for username, second, all_pages in PLAN:
+            pages = [(n, w) for n, w in all_pages if not only or n in only]
+            if not pages:
+                continue
             context = browser.new_context(viewport=PHONE, locale="vi-VN")
             page, cdp, meter = throttled_page(context)
             if username is not None:
@@ -377,15 +382,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="loads of each kind (median)")
     parser.add_argument("--gzip", action="store_true", help="measure behind a compressing proxy")
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        choices=sorted({name for _user, _second, pages in PLAN for name, _where in pages}),
+        help="only this page (repeatable)",
+    )
     args = parser.parse_args()
     if not os.access(CHROMIUM, os.X_OK):
         raise SystemExit(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
     with demo_instance() as (base, env):
         if args.gzip:
             with gzip_proxy(base) as proxied:
-                results = run(proxied, env, args.repeat)
+                results = run(proxied, env, args.repeat, args.page)
         else:
-            results = run(base, env, args.repeat)
+            results = run(base, env, args.repeat, args.page)
     sys.exit(0 if report(results) else 1)
 
 
