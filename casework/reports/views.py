@@ -111,7 +111,12 @@ def export():  # type: ignore[no-untyped-def]
     form = ExportForm()
     chosen = _chosen(form) if form.validate_on_submit() else None
     if chosen is None:
-        return _page(ReportForm(formdata=request.form), form, None, 422)
+        # The unit and period are the choice form's fields on the page: their errors go there
+        # (the export part shows only the format and the password).
+        choice = ReportForm(formdata=request.form)
+        if choice.validate():
+            _chosen(choice)
+        return _page(choice, form, None, 422)
     unit, period = chosen
     service.authorise(user, unit)
     if not passwords.verify_password(user.password_hash, form.current_password.data):

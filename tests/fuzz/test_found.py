@@ -1,0 +1,45 @@
+"""What the fuzzer found, kept as plain examples so it stays fixed whatever the random draw."""
+
+from __future__ import annotations
+
+from tests.fuzz.harness import fingerprint
+
+
+def test_an_export_without_a_year_says_what_is_missing(world, signed_in):  # type: ignore[no-untyped-def]
+    # The year is the report choice's field: its error used to be lost (422 and no message).
+    browser, token = signed_in("reviewer_hy")
+    before = fingerprint()
+    response = browser.raw_post(
+        "/reports/export",
+        data={
+            "csrf_token": token,
+            "unit": "C1",
+            "kind": "month",
+            "month": "1",
+            "grouping": "recorded",
+            "format": "csv",
+            "current_password": "not my password",
+        },
+    )
+    assert response.status_code == 422
+    assert "Enter a year." in response.get_data(as_text=True)
+    assert fingerprint() == before
+
+
+def test_an_export_for_an_unknown_unit_says_so(world, signed_in):  # type: ignore[no-untyped-def]
+    browser, token = signed_in("reviewer_hy")
+    response = browser.raw_post(
+        "/reports/export",
+        data={
+            "csrf_token": token,
+            "unit": "NOWHERE",
+            "kind": "month",
+            "year": "2026",
+            "month": "1",
+            "grouping": "recorded",
+            "format": "csv",
+            "current_password": "not my password",
+        },
+    )
+    assert response.status_code == 422
+    assert "No unit has this code." in response.get_data(as_text=True)
