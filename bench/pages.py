@@ -108,7 +108,9 @@ def _free_port() -> int:
 def demo_instance() -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh demo database and keys in a temporary folder, served on a loopback port."""
     with tempfile.TemporaryDirectory(prefix="casework-pages-") as folder:
-        env = dict(os.environ, CASEWORK_ENV="development", CASEWORK_INSTANCE_PATH=folder)
+        # None of the caller's CASEWORK_* settings: its own SQLite database and development keys.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
+        env.update(CASEWORK_ENV="development", CASEWORK_INSTANCE_PATH=folder)
         for command in ("init", "demo"):
             subprocess.run(  # noqa: S603 (fixed arguments, our own command)  # nosec B603
                 [str(CASEWORK), command], env=env, check=True, capture_output=True
