@@ -88,6 +88,21 @@ def storage_full(exc: BaseException | None) -> bool:
     return False
 
 
+# A save that lost a race in the database itself (its UPDATE found a newer version, as happens
+# on PostgreSQL when two requests passed the form's version check at once): a stale edit.
+STALE_SAVE = _l("Someone else saved this record after you opened it. Your changes were not saved.")
+
+
+def lost_race(exc: BaseException | None) -> bool:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    while exc is not None:
+        if isinstance(exc, StaleDataError):
+            return True
+        exc = getattr(exc, "original_exception", None)
+    return False
+
+
 def _storage_full_page():  # type: ignore[no-untyped-def]
     db.session.rollback()
     from flask import g
@@ -153,6 +168,8 @@ def init_app(app: Flask) -> None:
         if storage_full(exc):  # a full disk met by the request's closing commit
             return _storage_full_page()
         db.session.rollback()
+        if lost_race(exc):
+            return error_page(409, STALE_SAVE)
         status = exc.code or 500
         return error_page(status if status in TITLES else 400)
 
@@ -161,6 +178,8 @@ def init_app(app: Flask) -> None:
         if storage_full(exc):
             return _storage_full_page()
         db.session.rollback()
+        if lost_race(exc):
+            return error_page(409, STALE_SAVE)
         # Type and request id only: an exception's message may carry submitted data.
         from flask import g
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from casework import audit
@@ -175,6 +176,12 @@ def register(bp: Blueprint) -> None:
     def _stale(exc: StaleEdit) -> Response:
         db.session.rollback()
         return response(Problem("stale", exc.message))
+
+    @bp.errorhandler(StaleDataError)
+    def _lost_race(exc: StaleDataError) -> Response:
+        # Two requests passed the If-Match check at once; the database let one save through.
+        db.session.rollback()
+        return response(Problem("stale"))
 
     @bp.errorhandler(InvalidTransition)
     def _transition(exc: InvalidTransition) -> Response:
