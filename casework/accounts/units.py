@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -324,22 +324,28 @@ def _validate_rows(rows: list[UnitRow]) -> list[tuple[int, str]]:
 
 
 def parse_csv(text: str) -> tuple[list[UnitRow], list[tuple[int, str]]]:
-    reader = csv.reader(io.StringIO(text))
+    # newline="": the csv module reads line breaks itself (a lone carriage return included).
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[UnitRow] = []
     errors: list[tuple[int, str]] = []
-    header = next(reader, None)
     expected = ["code", "name", "level", "parent_code"]
-    if header is None or [h.strip().lower().lstrip("\ufeff") for h in header] != expected:
-        return [], [(1, str(_l("the first line must be: code,name,level,parent_code")))]
-    for record in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) != 4:
-            errors.append((line, str(_l("expected 4 columns, found %(n)d", n=len(record)))))
-            continue
-        code, name, level, parent = (cell.strip() for cell in record)
-        rows.append(UnitRow(line, code, " ".join(name.split()), level, parent))
+    try:
+        header = next(reader, None)
+        if header is None or [h.strip().lower().lstrip("\ufeff") for h in header] != expected:
+            return [], [(1, str(_l("the first line must be: code,name,level,parent_code")))]
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != 4:
+                errors.append((line, str(_l("expected 4 columns, found %(n)d", n=len(record)))))
+                continue
+            code, name, level, parent = (cell.strip() for cell in record)
+            rows.append(UnitRow(line, code, " ".join(name.split()), level, parent))
+    except csv.Error:
+        # A quote left open, a field longer than the csv module reads: the file stops being CSV.
+        message = _l("this line is not valid CSV (a quote or a very long field)")
+        return [], [*errors, (max(reader.line_num, 1), str(message))]
     return rows, errors
 
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
@@ -18,6 +18,7 @@ from casework.cases import vocab
 from casework.cases.forms import MultiCheckboxField
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
+from casework.formfields import IntegerField
 from casework.labels import PARTNER_KIND_LABELS
 from casework.policy import Permission, require
 from casework.referrals import partners as service

@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from casework.accounts import bp
 from casework.api import tokens
 from casework.db import utcnow
 from casework.errors import Invalid
+from casework.formfields import IntegerField
 from casework.policy import Permission, require
 
 SCOPE_LABELS = {"read": _l("Read only"), "write": _l("Read and write")}

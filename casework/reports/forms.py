@@ -7,10 +7,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, PasswordField, RadioField, SelectField, StringField
+from wtforms import DateField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from casework.formfields import IntegerField
 from casework.reports.periods import KINDS, Period
 from casework.reports.scope import GROUPINGS
 
