@@ -13,6 +13,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -134,6 +135,11 @@ class BreakGlassForm(FlaskForm):
         validators=[DataRequired(_l("Give a reason.")), Length(max=1000)],
     )
     minutes = IntegerField(_l("For how many minutes"), default=60, validators=[InputRequired()])
+    password = PasswordField(
+        _l("Your password"),
+        description=_l("Opening a file outside your unit needs your password again."),
+        validators=[DataRequired(_l("Enter your password."))],
+    )
 
 
 def version_of(form: FlaskForm) -> int:

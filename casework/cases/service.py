@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from casework import audit
+from casework.accounts import passwords
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
 from casework.cases import vocab
@@ -360,11 +361,16 @@ BREAK_GLASS_MINUTES = 60
 
 
 def break_glass(
-    actor: User, case: Case, reason: str, *, minutes: int = BREAK_GLASS_MINUTES
+    actor: User, case: Case, reason: str, *, password: str, minutes: int = BREAK_GLASS_MINUTES
 ) -> BreakGlass:
-    """Open a subtree case's full file for a limited time, with a reason the auditor will see."""
+    """Open a subtree case's full file for a limited time, with a reason the auditor will see,
+    after the reviewer has typed her password again (DESIGN.md §7: re-authentication)."""
     require(actor, Permission.CASE_BREAK_GLASS, case)
     text = _text(reason, 1000, "reason", required=True)
+    if not passwords.verify_password(actor.password_hash, password or ""):
+        audit.record(actor, Tag.CASE_BREAK_GLASS, case, outcome="refused", reason="password")
+        message = _l("The password is not correct.")
+        raise Invalid(message, password=message)
     grant = BreakGlass(
         id=uuid.uuid4(),
         case_id=case.id,

@@ -161,7 +161,9 @@ def break_glass(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         minutes = max(5, min(int(form.minutes.data or 60), 240))
         try:
-            service.break_glass(me(), case, form.reason.data, minutes=minutes)
+            service.break_glass(
+                me(), case, form.reason.data, minutes=minutes, password=form.password.data
+            )
         except Invalid as exc:
             show_errors(form, exc)
         else:

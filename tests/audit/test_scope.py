@@ -14,7 +14,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from casework.policy.scopes import visible_audit_events
 from tests.cases.conftest import open_case
-from tests.conftest import current_code, get_user, make_partner, make_user
+from tests.conftest import PASSWORD, current_code, get_user, make_partner, make_user
 
 
 def _visible(user) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def _sign_in(browser, username):  # type: ignore[no-untyped-def]
 def _outsiders_touch(org, case):  # type: ignore[no-untyped-def]
     """The province reviewer (outside D1's and D2's subtrees) opens the file by break-glass, reads
     it and takes it over: events about the case and about its escalation record."""
-    service.break_glass(org["reviewer_hy"], case, "Checking a serious case")
+    service.break_glass(org["reviewer_hy"], case, "Checking a serious case", password=PASSWORD)
     service.view_case(org["reviewer_hy"], case)
     escalation = wf.take_over(org["reviewer_hy"], case, "Media attention")
     db.session.commit()

@@ -28,7 +28,7 @@ from tests.cases.test_filetypes import (
     png_with_metadata,
 )
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 
 
 @pytest.fixture(autouse=True)
@@ -229,7 +229,9 @@ def test_a_reader_who_may_not_edit_sees_the_list_but_no_upload_form(app, org, br
     attachments.upload_attachment(
         org["officer_c1"], case, stream=io.BytesIO(PDF), filename="a.pdf", description="x"
     )
-    service.break_glass(org["reviewer_d1"], case, "Checking the handling of a serious case")
+    service.break_glass(
+        org["reviewer_d1"], case, "Checking the handling of a serious case", password=PASSWORD
+    )
     db.session.commit()
     _sign_in(browser, "reviewer.d1")
     html = browser.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -17,7 +17,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 
 SECRET_REASON = "Canary's father beats the child"
 
@@ -466,7 +466,7 @@ def test_the_file_page_shows_no_consent_buttons_to_a_reader_who_may_not_edit(app
     # Break-glass gives a supervising reviewer the file to read, not to edit.
     from casework.cases import service
 
-    service.break_glass(org["reviewer_d1"], case, "Check")
+    service.break_glass(org["reviewer_d1"], case, "Check", password=PASSWORD)
     db.session.commit()
     _sign_in(browser, "reviewer.d1")
     html = browser.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -16,7 +16,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can
 from casework.policy.scopes import visible_cases
 from tests.cases.conftest import open_case
-from tests.conftest import CANARY
+from tests.conftest import CANARY, PASSWORD
 
 
 def test_intake_creates_a_case_with_a_code_that_names_no_one(org):
@@ -121,7 +121,9 @@ def test_reviewer_above_supervises_but_needs_break_glass_to_read(org):
     reviewer = org["reviewer_d1"]
     assert can(reviewer, Permission.CASE_SUPERVISE, case)
     assert not can(reviewer, Permission.CASE_READ, case)
-    service.break_glass(reviewer, case, "Checking the handling of a serious case")
+    service.break_glass(
+        reviewer, case, "Checking the handling of a serious case", password=PASSWORD
+    )
     db.session.commit()
     assert can(reviewer, Permission.CASE_READ, case)
     assert case in db.session.scalars(visible_cases(reviewer)).all()
@@ -132,7 +134,7 @@ def test_break_glass_expires(org):
     from tests.conftest import age_rows
 
     case = open_case(org["officer_c1"])
-    service.break_glass(org["reviewer_d1"], case, "Check", minutes=60)
+    service.break_glass(org["reviewer_d1"], case, "Check", minutes=60, password=PASSWORD)
     db.session.commit()
     age_rows(BreakGlass, "expires_at", timedelta(minutes=61))
     assert not can(org["reviewer_d1"], Permission.CASE_READ, case)
@@ -142,7 +144,7 @@ def test_reviewer_of_a_sibling_district_neither_supervises_nor_breaks_glass(org)
     case = open_case(org["officer_c1"])
     assert not can(org["reviewer_d2"], Permission.CASE_SUPERVISE, case)
     with pytest.raises(NotPermitted):
-        service.break_glass(org["reviewer_d2"], case, "curious")
+        service.break_glass(org["reviewer_d2"], case, "curious", password=PASSWORD)
 
 
 def test_recusal_wins_over_membership(org):

@@ -17,7 +17,7 @@ from casework.policy import NotPermitted, Permission, can
 from casework.referrals import service as referrals
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 from tests.referrals.conftest import partners, refer  # noqa: F401 (fixture)
 
 REASON = f"{CANARY} moved to her mother's house; the danger is over"
@@ -222,7 +222,7 @@ def test_outsiders_get_403_on_the_end_page_and_nothing_changes(app, org, new_bro
 def test_a_reader_who_may_not_edit_sees_no_end_button(app, org, browser):
     case = open_case(org["officer_c1"])
     _basis(org, case)
-    cases.break_glass(org["reviewer_d1"], case, "Check")
+    cases.break_glass(org["reviewer_d1"], case, "Check", password=PASSWORD)
     db.session.commit()
     _sign_in(browser, "reviewer.d1")
     html = browser.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -19,7 +19,7 @@ from casework.policy.scopes import (
     visible_cases,
 )
 from tests.cases.conftest import open_case
-from tests.conftest import age_rows, make_user
+from tests.conftest import PASSWORD, age_rows, make_user
 
 
 def _all_pages(branches_of, user) -> list[Case]:  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def test_break_glass_lists_the_case_only_until_it_expires(org):
     case = open_case(org["officer_c1"])
     reviewer = org["reviewer_d1"]
     assert _listed(reviewer) == []
-    service.break_glass(reviewer, case, "Checking a serious case", minutes=30)
+    service.break_glass(reviewer, case, "Checking a serious case", minutes=30, password=PASSWORD)
     db.session.commit()
     assert _listed(reviewer) == [case]
     age_rows(BreakGlass, "expires_at", timedelta(minutes=31))
@@ -121,7 +121,7 @@ def test_pages_follow_each_other_without_repeats_or_gaps_across_grants_and_equal
     wf.accept_escalation(org["reviewer_d1"], wf.request_escalation(officer, escalated, "up"))
     glassed = open_case(org["officer_c2"], received_at=now - timedelta(hours=5))
     db.session.commit()
-    service.break_glass(org["reviewer_hy"], glassed, "Checking a serious case")
+    service.break_glass(org["reviewer_hy"], glassed, "Checking a serious case", password=PASSWORD)
     db.session.commit()
 
     shown = _listed(officer)

@@ -12,7 +12,7 @@ from casework.cases import attachments, service
 from casework.extensions import db
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +98,9 @@ def test_outsiders_cannot_print_and_the_attempt_is_audited(app, org, new_browser
 
 def test_a_reviewer_with_break_glass_may_print(app, org, browser):
     case = open_case(org["officer_c1"])
-    service.break_glass(org["reviewer_d1"], case, "Checking how a serious case is handled")
+    service.break_glass(
+        org["reviewer_d1"], case, "Checking how a serious case is handled", password=PASSWORD
+    )
     db.session.commit()
     _sign_in(browser, "reviewer.d1")
     response = browser.get(f"/cases/{case.id}/print")

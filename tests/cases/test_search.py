@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 
 PHONE = "0912 345 678"
 
@@ -100,7 +100,7 @@ def test_supervising_reviewer_finds_only_what_she_may_open(org):
     assert search.search_cases(reviewer, "phone", PHONE) == []
     from casework.cases import service
 
-    service.break_glass(reviewer, case, "Check a serious case")
+    service.break_glass(reviewer, case, "Check a serious case", password=PASSWORD)
     db.session.commit()
     assert _codes(search.search_cases(reviewer, "phone", PHONE)) == {case.code}
 

@@ -21,7 +21,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text
 
 
 def _assess(officer, case, **overrides):  # type: ignore[no-untyped-def]
@@ -198,7 +198,7 @@ def test_only_the_handling_unit_assesses(org, who):
 def test_break_glass_lets_a_reviewer_read_but_not_add(org):
     case = open_case(org["officer_c1"])
     _assess(org["officer_c1"], case)
-    service.break_glass(org["reviewer_d1"], case, "Check the safety plan")
+    service.break_glass(org["reviewer_d1"], case, "Check the safety plan", password=PASSWORD)
     db.session.commit()
     with pytest.raises(NotPermitted):
         _assess(org["reviewer_d1"], case, risk="low")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case
+from casework.cases.models import BreakGlass, Case
 from casework.extensions import db
 from tests.cases.conftest import open_case
-from tests.conftest import CANARY, current_code, get_user
+from tests.conftest import CANARY, PASSWORD, current_code, get_user
 
 
 def _sign_in(browser, username):  # type: ignore[no-untyped-def]
@@ -132,7 +132,7 @@ def test_break_glass_opens_the_file_and_is_audited(app, org, browser):
     _sign_in(browser, "reviewer.d1")
     response = browser.post(
         f"/cases/{case.id}/break-glass",
-        {"reason": "Serious case check", "minutes": "30"},
+        {"reason": "Serious case check", "minutes": "30", "password": PASSWORD},
         page=f"/cases/{case.id}/summary",
     )
     assert response.status_code == 303
@@ -175,3 +175,28 @@ def test_reviewer_of_the_unit_finds_who_has_seen_the_file(app, org, browser):
     assert link in page
     seen = browser.get(link)
     assert seen.status_code == 200 and "reviewer.c1" in seen.get_data(as_text=True)
+
+
+def test_break_glass_needs_the_password_again_and_a_wrong_one_opens_nothing(app, org, browser):
+    case = open_case(org["officer_c1"])
+    _sign_in(browser, "reviewer.d1")
+    summary = f"/cases/{case.id}/summary"
+    for typed in ("", "not my password"):
+        response = browser.post(
+            f"/cases/{case.id}/break-glass",
+            {"reason": "Serious case check", "minutes": "30", "password": typed},
+            page=summary,
+        )
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert "Serious case check" in page  # what she typed is kept
+        assert CANARY not in page
+    # Still only the summary: the file stays closed.
+    assert browser.get(f"/cases/{case.id}").status_code == 303
+    refused = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.tag == "case:file:break_glass", AuditEvent.outcome == "refused"
+        )
+    ).all()
+    assert len(refused) == 1 and "not my password" not in refused[0].details
+    assert db.session.scalar(select(func.count()).select_from(BreakGlass)) == 0
