@@ -43,3 +43,25 @@ def test_an_export_for_an_unknown_unit_says_so(world, signed_in):  # type: ignor
     )
     assert response.status_code == 422
     assert "No unit has this code." in response.get_data(as_text=True)
+
+
+def test_a_400_digit_year_is_refused_not_a_server_error(world, signed_in):  # type: ignore[no-untyped-def]
+    browser, token = signed_in("reviewer_hy")
+    response = browser.raw_post(
+        "/reports/national",
+        data={"csrf_token": token, "year": "9" * 400, "current_password": "not my password"},
+    )
+    assert response.status_code == 422
+    assert 'class="error"' in response.get_data(as_text=True)
+
+
+def test_a_unit_file_that_stops_being_csv_is_reported_at_its_line(ctx):  # type: ignore[no-untyped-def]
+    from casework.accounts import units
+
+    lone_return = "code,name,level,parent_code\nTW,Trung ương,central,\nP1,Tỉnh\r Một,province,TW\n"
+    open_quote = 'code,name,level,parent_code\nTW,Trung ương,central,\nP1,"Tỉnh Một,province,TW\n'
+    for text in (lone_return, open_quote):
+        report = units.import_csv(None, text)
+        assert not report.ok
+        assert {line for line, _ in report.errors} <= {1, 2, 3, 4}
+        assert report.created == 0
