@@ -81,7 +81,8 @@ class Actor:
     username: str
     role: str
     unit_code: str
-    cases: list[str]  # ids of cases she may open (open ones first, for notes)
+    cases: list[str]  # ids of cases she may open
+    open_cases: list[str] = field(default_factory=list)  # not closed: a note may be added
     phones: list[str] = field(default_factory=list)
     totp_seed: bytes | None = None
 
@@ -118,17 +119,18 @@ def prepare(url: str, keyring: Path, args: argparse.Namespace) -> list[Actor]:
         units = {u.id: u for u in db.session.scalars(select(Unit))}
         crowd = []
         for unit_id in officers:
-            ids = [
-                str(i)
-                for i in db.session.scalars(
-                    select(Case.id)
-                    .where(Case.owning_unit_id == unit_id)
-                    .order_by((Case.status == "closed").asc(), Case.received_at.desc())
-                    .limit(40)
-                )
-            ]
+            rows = db.session.execute(
+                select(Case.id, Case.status)
+                .where(Case.owning_unit_id == unit_id)
+                .order_by(Case.received_at.desc())
+                .limit(40)
+            ).all()
+            ids = [str(r.id) for r in rows]
+            open_ids = [str(r.id) for r in rows if r.status not in ("closed", "closure_requested")]
             phones = [v.phone for v in world.returning if v.commune == unit_id and v.phone]
-            crowd.append(Actor(f"officer.{unit_id}", "officer", units[unit_id].code, ids, phones))
+            crowd.append(
+                Actor(f"officer.{unit_id}", "officer", units[unit_id].code, ids, open_ids, phones)
+            )
         provinces = sorted({units[u].parent_id for u in officers})
         for i in range(n_reviewers):
             province = units[provinces[i % len(provinces)]]
@@ -260,8 +262,9 @@ class Session:
                 response = self.conn.getresponse()
                 page = response.read().decode("utf-8", "replace")
                 break
-            except (http.client.HTTPException, OSError):
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 # A keep-alive connection the server closed: one new connection, then give up.
+                # A timeout is never retried: the server may still be working on the request.
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 if attempt == 2:
@@ -318,7 +321,7 @@ def actions(actor: Actor, rng: random.Random) -> list[tuple[str, int, str, str, 
             ("report", 25, "GET", _report_query(actor), None),
             *([("case file", 15, "GET", f"/cases/{case}", None)] if case else []),
         ]
-    open_case = actor.cases[rng.randrange(min(len(actor.cases), 10))] if actor.cases else None
+    open_case = rng.choice(actor.open_cases) if actor.open_cases else None
     phone = rng.choice(actor.phones) if actor.phones else seeding.phone_number(rng)
     now = datetime.now(VN).strftime("%Y-%m-%dT%H:%M")
     note = {"kind": "visit", "occurred_at": now, "description": "Gọi điện hỏi thăm, chị ổn."}
