@@ -6,10 +6,11 @@
 
 Each trial starts gunicorn (2 workers × 4 threads, production configuration, its own process
 group) on one database, lets four browsers save intakes as fast as it answers, and kills the whole
-process group with SIGKILL at a random moment 1.5-3.5 s in. Then, with nothing running on it, the
-database must hold every case whose save was acknowledged (303), no case without its audit event
-nor the reverse, pass SQLite's PRAGMA integrity_check, and verify its audit chain. The database is
-kept from one trial to the next, so each trial also starts on a database that was killed before.
+process group with SIGKILL at a random moment 0.2-2 s after its first acknowledged save. Then,
+with nothing running on it, the database must hold every case whose save was acknowledged (303),
+no case without its audit event nor the reverse, pass SQLite's PRAGMA integrity_check, and verify
+its audit chain. The database is kept from one trial to the next, so each trial also starts on a
+database that was killed before.
 
 The suite runs the same code for 3 trials (tests/security/test_crash.py). The PostgreSQL database
 given with --pg is emptied and rebuilt.
