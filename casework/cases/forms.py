@@ -32,7 +32,12 @@ def local_tz() -> ZoneInfo:
 
 def to_utc(local: datetime) -> datetime:
     """A time typed in Vietnam's time zone (the form shows local time) as UTC."""
-    return local.replace(tzinfo=local_tz()).astimezone(UTC)
+    try:
+        return local.replace(tzinfo=local_tz()).astimezone(UTC)
+    except OverflowError:
+        # The first hours of year 1 have no UTC time: the earliest one stands for them, and the
+        # services refuse it as they refuse any time before the case (never a server error).
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def to_local_naive(moment: datetime) -> datetime:

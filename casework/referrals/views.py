@@ -19,7 +19,7 @@ from casework.cases.forms import version_of
 from casework.cases.models import Case
 from casework.cases.support import eligible_partners, supported_people
 from casework.cases.views import load_case, me, show_errors
-from casework.errors import DomainError, Invalid, StaleEdit
+from casework.errors import DomainError, Invalid, InvalidTransition, StaleEdit
 from casework.extensions import db
 from casework.policy import Permission, can, require
 from casework.referrals import bp, packets, portal, service
@@ -224,6 +224,9 @@ def withdraw(case_id: uuid.UUID, referral_id: uuid.UUID):  # type: ignore[no-unt
     case = load_case(case_id)
     require(me(), Permission.REFERRAL_SEND, case)
     referral = _load_referral(case, referral_id)
+    if not referral.live:
+        # Ended meanwhile: the page no longer holds the form, so a form error would not show.
+        raise InvalidTransition(_l("This referral is no longer live."))
     form = ReasonForm()
     if not form.validate_on_submit():
         return _case_referral_page(referral, form, 422)

@@ -65,3 +65,29 @@ def test_a_unit_file_that_stops_being_csv_is_reported_at_its_line(ctx):  # type:
         assert not report.ok
         assert {line for line, _ in report.errors} <= {1, 2, 3, 4}
         assert report.created == 0
+
+
+def test_a_time_in_the_first_hours_of_year_one_is_refused(world, signed_in):  # type: ignore[no-untyped-def]
+    # 0001-01-01 00:00 in Vietnam has no UTC time: converting it used to fail with a 500.
+    browser, token = signed_in("officer_c1")
+    before = fingerprint()
+    response = browser.raw_post(
+        f"/cases/{world['case'].id}/follow-ups/new",
+        data={"csrf_token": token, "due_at": "0001-01-01T00:00"},
+    )
+    assert response.status_code == 422
+    assert 'class="error"' in response.get_data(as_text=True)
+    assert fingerprint() == before
+
+
+def test_withdrawing_a_withdrawn_referral_says_it_is_no_longer_live(world, signed_in):  # type: ignore[no-untyped-def]
+    browser, token = signed_in("officer_c1")
+    url = f"/cases/{world['case'].id}/referrals/{world['referral'].id}/withdraw"
+    version = world["referral"].version
+    first = browser.raw_post(url, data={"csrf_token": token, "version": version, "reason": "moved"})
+    assert first.status_code == 303
+    before = fingerprint()
+    again = browser.raw_post(url, data={"csrf_token": token, "version": version + 1})
+    assert again.status_code == 409
+    assert "This referral is no longer live." in again.get_data(as_text=True)
+    assert fingerprint() == before
