@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     TextAreaField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from casework.cases.forms import MultiCheckboxField, choices
 from casework.dataprotection import vocab
+from casework.formfields import IntegerField
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
