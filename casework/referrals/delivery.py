@@ -24,7 +24,14 @@ from casework.cases.support import local_today, local_tz
 from casework.errors import InvalidTransition
 from casework.extensions import db
 from casework.referrals.models import Referral, referral_support
-from casework.referrals.service import TEXT_MAX, _flush, _refuse, _start, _work
+from casework.referrals.service import (
+    TEXT_MAX,
+    _flush,
+    _refuse,
+    _start,
+    _tell_referrers,
+    _work,
+)
 
 # The answers a partner gives for one service.
 DELIVERED = "delivered"
@@ -85,11 +92,13 @@ def record_delivery(
         raise InvalidTransition(_l("Accept the referral before recording its services."))
     check_version(support, expected_version)
     before = _snapshot(support)
+    started = False
     if result == DELIVERED:
         day = _check_day(referral, on)
         was_stopped = support.status == "stopped"
         if referral.status == "accepted":
-            _start(actor, referral)
+            _start(actor, referral)  # tells the referring unit the referral is in service
+            started = True
         support.status = "delivered"
         support.started_on = min(support.started_on or day, day)
         support.ended_on = day
@@ -116,6 +125,10 @@ def record_delivery(
         status=support.status,
         fields=[name for name, old in before.items() if getattr(support, name) != old],
     )
+    if not started:
+        # The referring unit hears of each service, above all of one the partner could not give.
+        kind = "referral_service_delivered" if result == DELIVERED else "referral_service_failed"
+        _tell_referrers(referral, kind, actor)
 
 
 def _snapshot(support: Support) -> dict[str, object]:

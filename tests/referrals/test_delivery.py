@@ -13,6 +13,7 @@ from casework.audit.models import AuditEvent
 from casework.cases import consent
 from casework.cases.models import Support
 from casework.cases.support import local_today
+from casework.cases.workflow.models import Notification
 from casework.extensions import db
 from casework.referrals import service
 from casework.referrals.models import Referral
@@ -90,6 +91,15 @@ def test_the_partner_records_each_service_and_the_unit_reads_it_in_the_file(
     ]
     assert all(e.actor_id == partners["staff_legal"].id for e in events)
     assert all("moved" not in e.details for e in events)
+    # The officer who referred hears of it: in service (the first delivery), then the failure.
+    kinds = db.session.scalars(
+        select(Notification.kind)
+        .where(
+            Notification.user_id == org["officer_c1"].id, Notification.kind != "referral_accepted"
+        )
+        .order_by(Notification.created_at)
+    ).all()
+    assert kinds == ["referral_in_service", "referral_service_failed"]
     # The referring unit: on the referral, and in the file's support section.
     _sign_in(browser, "officer.c1")
     on_referral = browser.get(f"/cases/{case.id}/referrals/{referral.id}").get_data(as_text=True)

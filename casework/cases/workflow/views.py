@@ -44,6 +44,8 @@ NOTIFICATION_TEXT = {
     "referral_in_service": _l("Referral in service: case %(code)s"),
     "referral_completed": _l("Referral completed: case %(code)s"),
     "referral_note": _l("Note from a partner: case %(code)s"),
+    "referral_service_delivered": _l("A partner recorded a service as delivered: case %(code)s"),
+    "referral_service_failed": _l("A partner could not deliver a service: case %(code)s"),
     "referral_received": _l("New referral received"),
     "referral_updated": _l("A referral was shared again with more recent details"),
     "referral_withdrawn": _l("A referral was withdrawn"),
