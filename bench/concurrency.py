@@ -52,12 +52,15 @@ def main() -> int:
     with app.app_context():
         _reset_schema()
         org = races.make_org(officers=args.threads, reviewers=args.threads)
-        codes = races.codes_for(org.reviewers)
         db.session.remove()
     database = "PostgreSQL" if args.pg else "SQLite"
     print(f"{database}: {args.threads} threads × {args.edits} edits through HTTP", flush=True)
     with serve(app) as (host, port):
         run = races.counter_race(host, port, org, args.edits)
+        with app.app_context():
+            # The reviewers' authenticator codes as they sign in (a code lasts 30 seconds).
+            codes = races.codes_for(org.reviewers)
+            db.session.remove()
         answers = races.answer_race(host, port, org, codes)
     total = args.threads * args.edits
     with app.app_context():
