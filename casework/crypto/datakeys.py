@@ -295,18 +295,44 @@ def remember_wrapped(
         uow.remember(kind, owner_id, version, _unwrap_row(uow, master_key_id, wrapped))
 
 
-PRELOAD_LIMIT = 1000
+PRELOAD_LIMIT = 500  # owners per query: well under every driver's parameter limit
 
 
 def _preload_wanted(session: Session, uow: UnitOfWork, kind: str, owner_id: uuid.UUID) -> None:
-    batch = [owner_id]
-    for wanted_kind, wanted_owner in list(uow.wanted):
-        if wanted_kind == kind and len(batch) < PRELOAD_LIMIT:
-            batch.append(wanted_owner)
-            uow.wanted.discard((wanted_kind, wanted_owner))
+    """Unwrap, with one query, the keys of every owner loaded so far whose values may be read: a
+    case file reads the case's and its people's, so both kinds are fetched together."""
+    batch = {(kind, owner_id)}
+    for wanted in list(uow.wanted):
+        if len(batch) >= PRELOAD_LIMIT:
+            break
+        batch.add(wanted)
+        uow.wanted.discard(wanted)
     uow.wanted.discard((kind, owner_id))
     with session.no_autoflush:
-        preload(session, kind, batch)
+        _preload_pairs(session, uow, batch)
+
+
+def _preload_pairs(session: Session, uow: UnitOfWork, pairs: set[tuple[str, uuid.UUID]]) -> None:
+    wanted = {p for p in pairs if p not in uow.latest}
+    if not wanted:
+        return
+    rows = session.execute(
+        select(
+            DataKey.owner_kind,
+            DataKey.owner_id,
+            DataKey.key_version,
+            DataKey.master_key_id,
+            DataKey.wrapped_key,
+        ).where(
+            DataKey.owner_kind.in_({k for k, _o in wanted}),
+            DataKey.owner_id.in_([o for _k, o in wanted]),
+            DataKey.wrapped_key.is_not(None),
+        )
+    )
+    for row in rows:
+        if (row.owner_kind, row.owner_id) in wanted:
+            key = _unwrap_row(uow, row.master_key_id, row.wrapped_key)
+            uow.remember(row.owner_kind, row.owner_id, row.key_version, key)
 
 
 def note_loaded(uow: UnitOfWork, kind: str, owner_id: uuid.UUID) -> None:
