@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -194,7 +195,8 @@ def fingerprint() -> dict[str, str]:
 
 # --- The verdict ---------------------------------------------------------------------------------
 
-REFUSED = {401, 409, 413, 422, 429}
+# 404: the record is no longer the user's to act on (a referral the partner finished or lost).
+REFUSED = {401, 404, 409, 413, 422, 429}
 # What a refusal shows: an error beside a field, above the form, in a flash, a notice that the
 # record no longer allows the step (an ended legal basis), or the error page's explanation.
 ERROR_MARKS = (
@@ -218,7 +220,8 @@ def judge(browser: Any, spec: Spec, url: str, form: dict[str, Any], token: str |
     """Submit once; fail unless the answer is a success or a clean refusal that changed nothing."""
     before = fingerprint()
     if spec.method == "GET":
-        response = browser.get(url, query_string=form)
+        joiner = "&" if "?" in url else "?"
+        response = browser.get(url + joiner + urlencode(form, doseq=True))
     else:
         body = with_files({**form, "csrf_token": token}) if token else with_files(form)
         response = browser.raw_post(url, data=body)
