@@ -147,6 +147,27 @@ def init_app(app: Flask) -> None:
             abort(400)
 
     @app.before_request
+    def _no_nul_characters() -> Response | None:
+        """A NUL character can be stored in no text column (PostgreSQL refuses it): refuse the
+        request before anything reads it, instead of failing on the way to the database."""
+        body = request.get_data(cache=True) if request.mimetype == "application/json" else b""
+        if not (
+            b"\x00" in body
+            or b"\\u0000" in body.lower()
+            or any("\x00" in v for values in request.args.listvalues() for v in values)
+            or any("\x00" in v for values in request.form.listvalues() for v in values)
+        ):
+            return None
+        message = _("The text holds a character that cannot be stored. Remove it and try again.")
+        if is_api_request():
+            from casework.api.problems import Problem, response
+
+            return response(Problem("bad-request", message))
+        from casework.errors_web import error_page
+
+        return error_page(400, message)  # type: ignore[no-any-return]
+
+    @app.before_request
     def _default_deny() -> Response | None:
         if is_public_endpoint(current_app, request.endpoint):
             return None

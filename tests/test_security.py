@@ -185,3 +185,37 @@ def test_own_form_posted_by_a_browser_under_no_referrer_is_accepted(app, browser
         headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 303
+
+
+def test_a_nul_character_is_refused_with_its_reason_and_changes_nothing(app, browser):
+    from sqlalchemy import select
+
+    from casework.accounts.models import Unit
+    from casework.extensions import db
+    from tests.conftest import current_code, get_user
+
+    with app.app_context():
+        tree = make_tree()
+        make_user("root", "admin", tree["TW"])
+        unit_id, name = tree["C1"].id, tree["C1"].name
+        code = current_code(get_user("root"))
+    assert browser.login("root", code=code).status_code == 303
+    page = f"/admin/units/{unit_id}/rename"
+    response = browser.post(page, {"name": "Xã\x00 Mới", "version": "1"}, page=page)
+    assert response.status_code == 400
+    assert "cannot be stored" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Unit.name).where(Unit.id == unit_id)) == name
+    assert browser.get("/admin/units?q=x%00").status_code == 400
+
+
+def test_the_api_refuses_a_nul_character_with_a_problem_document(app, browser):
+    response = browser.client.post(
+        "/api/v1/cases",
+        data='{"summary": "a\\u0000b"}',
+        content_type="application/json",
+        headers={"Authorization": "Bearer cwp_nothing"},
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "cannot be stored" in response.get_json()["detail"]

@@ -196,7 +196,8 @@ def fingerprint() -> dict[str, str]:
 # --- The verdict ---------------------------------------------------------------------------------
 
 # 404: the record is no longer the user's to act on (a referral the partner finished or lost).
-REFUSED = {401, 404, 409, 413, 422, 429}
+# 400: a NUL character, refused for every request before any form reads it (casework.security).
+REFUSED = {400, 401, 404, 409, 413, 422, 429}
 # What a refusal shows: an error beside a field, above the form, in a flash, a notice that the
 # record no longer allows the step (an ended legal basis), or the error page's explanation.
 ERROR_MARKS = (
@@ -240,6 +241,8 @@ def judge(browser: Any, spec: Spec, url: str, form: dict[str, Any], token: str |
     assert status in spec.done | REFUSED | {200}, f"{spec.name()}: {status} for {shown!r}"
     if status in REFUSED or (status == 200 and spec.method == "POST" and 200 not in spec.done):
         assert fingerprint() == before, f"{spec.name()}: refused ({status}) but stored {shown!r}"
+    if status == 400:
+        assert "cannot be stored" in text, f"{spec.name()}: 400 without its reason for {shown!r}"
     if status == 422 or (status == 200 and spec.method == "POST" and 200 not in spec.done):
         assert any(mark in text for mark in ERROR_MARKS), (
             f"{spec.name()}: {status} without an error message for {shown!r}"
