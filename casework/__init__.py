@@ -83,6 +83,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
 
     security.init_app(app)
 
+    from sqlalchemy.orm import Session
+
+    from casework import policy
+
+    policy.install(Session)  # remembered access decisions end with every flush and transaction
+
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]
         # One commit per request: services flush, the request commits whatever they did.

@@ -224,34 +224,63 @@ _HANDLING_UNIT_WORK = frozenset(
 )
 
 
-def _recused(user: User, case: Case) -> bool:
+_MEMBERSHIP = "casework.policy.membership"
+
+
+def _membership(user: User, case: Case) -> tuple[bool, frozenset[int]]:
+    """(recused, file units) of a user and a case. File units are those whose staff read the full
+    file: the owning unit, the handling unit, and every unit that handled it before an escalation
+    or take-over moved it up (they can be asked to act). From the database once per state: a
+    page asks can() of one case a dozen times. Forgotten at every flush and at the end of every
+    transaction (see forget_membership), so no decision outlives a change that could alter it."""
     from sqlalchemy import select
 
     from casework.cases.models import Recusal
-    from casework.extensions import db
-
-    return (
-        db.session.scalar(
-            select(Recusal.id).where(Recusal.user_id == user.id, Recusal.case_id == case.id)
-        )
-        is not None
-    )
-
-
-def file_units(case: Case) -> set[int]:
-    """Units whose staff read the full file: the owning unit, the handling unit, and every unit
-    that handled it before an escalation or take-over moved it up (they can be asked to act)."""
-    from sqlalchemy import select
-
     from casework.cases.workflow.models import Escalation
     from casework.extensions import db
 
-    earlier = db.session.scalars(
-        select(Escalation.from_unit_id).where(
-            Escalation.case_id == case.id, Escalation.status == "accepted"
-        )
+    session = db.session()
+    memo: dict[tuple[Any, ...], tuple[bool, frozenset[int]]] = session.info.setdefault(
+        _MEMBERSHIP, {}
     )
-    return {case.owning_unit_id, case.handling_unit_id, *earlier}
+    key = (user.id, case.id, case.owning_unit_id, case.handling_unit_id)
+    # Unflushed changes (a recusal just added) are seen only by a query, which flushes them first.
+    known = None if session.new or session.dirty or session.deleted else memo.get(key)
+    if known is None:
+        recused = (
+            session.scalar(
+                select(Recusal.id).where(Recusal.user_id == user.id, Recusal.case_id == case.id)
+            )
+            is not None
+        )
+        earlier = session.scalars(
+            select(Escalation.from_unit_id).where(
+                Escalation.case_id == case.id, Escalation.status == "accepted"
+            )
+        )
+        known = memo[key] = (
+            recused,
+            frozenset({case.owning_unit_id, case.handling_unit_id, *earlier}),
+        )
+    return known
+
+
+def forget_membership(session: Any, *_args: Any) -> None:
+    """Session hook (after_flush, after_transaction_end): drop the remembered memberships."""
+    session.info.pop(_MEMBERSHIP, None)
+
+
+def install(session_class: Any) -> None:
+    """Attach forget_membership to every session (idempotent; called from create_app)."""
+    from sqlalchemy import event
+
+    for name in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+        if not event.contains(session_class, name, forget_membership):
+            event.listen(session_class, name, forget_membership)
+
+
+def _recused(user: User, case: Case) -> bool:
+    return _membership(user, case)[0]
 
 
 def _above(user: User, unit: Unit) -> bool:
@@ -334,9 +363,12 @@ def _sets_holds(user: User) -> bool:
 def _case_allows(user: User, permission: Permission, case: Case) -> bool:
     """DESIGN.md §6: file units read; the handling unit works; reviewers supervise their subtree
     de-identified and open other files only by break-glass; recusal beats every grant."""
-    if user.unit_id is None or _recused(user, case):
+    if user.unit_id is None:
         return False
-    member = user.unit_id in file_units(case)
+    recused, units = _membership(user, case)
+    if recused:
+        return False
+    member = user.unit_id in units
     if permission == Permission.CASE_READ:
         return member or (_supervises(user, case) and _break_glass_open(user, case))
     if permission in _HANDLING_UNIT_WORK:
