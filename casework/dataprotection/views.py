@@ -59,14 +59,10 @@ def _back(found: DataRequest):  # type: ignore[no-untyped-def]
 
 @bp.get("/requests")
 def requests_register():  # type: ignore[no-untyped-def]
-    if not (
-        can(me(), Permission.DATA_REQUEST_RECORD) or can(me(), Permission.DATA_REQUEST_REVIEW)
-    ):
+    if not (can(me(), Permission.DATA_REQUEST_RECORD) or can(me(), Permission.DATA_REQUEST_REVIEW)):
         raise NotPermitted(Permission.DATA_REQUEST_RECORD)
     rows = service.visible_requests(me())
-    return render_template(
-        "dataprotection/requests.html", rows=rows, service=service, vocab=vocab
-    )
+    return render_template("dataprotection/requests.html", rows=rows, service=service, vocab=vocab)
 
 
 @bp.route("/cases/<uuid:case_id>/requests/new", methods=["GET", "POST"])
@@ -76,8 +72,7 @@ def new_request(case_id: uuid.UUID):  # type: ignore[no-untyped-def]
     form = RequestForm()
     subjects = people_service.people_of(case)
     form.person.choices = [("", _l("Choose…"))] + [
-        (str(p.id), f"{p.full_name} ({case_vocab.PERSON_ROLES.get(p.role, '')})")
-        for p in subjects
+        (str(p.id), f"{p.full_name} ({case_vocab.PERSON_ROLES.get(p.role, '')})") for p in subjects
     ]
     if request.method == "GET":
         form.received_at.data = _now_local()
@@ -304,7 +299,10 @@ def breach_notified(breach_id: uuid.UUID):  # type: ignore[no-untyped-def]
         return back
     try:
         breaches.mark_notified(
-            me(), found, notified_at=to_utc(form.notified_at.data), expected_version=version_of(form)
+            me(),
+            found,
+            notified_at=to_utc(form.notified_at.data),
+            expected_version=version_of(form),
         )
     except DomainError as exc:
         db.session.rollback()
