@@ -245,3 +245,17 @@ def test_an_erased_case_shows_no_personal_data_in_the_file_the_list_or_a_search(
     _sign_in(reviewer, "reviewer.d1")
     supervision = reviewer.get("/cases/supervision")
     assert supervision.status_code == 200 and CANARY not in supervision.get_data(as_text=True)
+
+
+def test_a_case_erased_by_retention_cannot_be_reopened(app, org):
+    from casework.cases.workflow import service as wf
+    from casework.errors import InvalidTransition
+
+    case = closed_case(org, days_ago=6 * 365)
+    _run(app)
+    db.session.expire_all()
+    assert _erased(case)
+    with pytest.raises(InvalidTransition):
+        wf.reopen(org["reviewer_d1"], case, "New violence reported")
+    db.session.rollback()
+    assert db.session.get(Case, case.id).status == "closed"

@@ -436,12 +436,31 @@ def refuse_closure(actor: User, request: ClosureRequest, comment: str) -> None:
     audit.record(actor, Tag.CLOSURE_REFUSE, request, case_id=str(case.id))
 
 
+def _erased(case: Case) -> bool:
+    """The case's data key was crypto-shredded (retention or an erasure) and none is live."""
+    from casework.crypto.models import DataKey
+
+    states = set(
+        db.session.scalars(
+            select(DataKey.shredded_at.is_(None)).where(
+                DataKey.owner_kind == "case", DataKey.owner_id == case.id
+            )
+        )
+    )
+    return False in states and True not in states
+
+
 def reopen(actor: User, case: Case, reason: str) -> None:
     """A reviewer returns a closed case to active handling, with a reason."""
     require(actor, Permission.CASE_REOPEN, case)
     text = _text(reason, REASON_MAX, "reason", required=True)
     if case.status != "closed":
         raise InvalidTransition(_l("Only a closed case can be reopened."))
+    if _erased(case):
+        # Its key is gone: nothing could be recorded in it again. A new case starts afresh.
+        raise InvalidTransition(
+            _l("This case's personal data was erased: it cannot be reopened. Open a new case.")
+        )
     _move(actor, case, "active", reason=text)
     case.closed_at = None
     case.closure_outcome = None
