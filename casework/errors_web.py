@@ -26,6 +26,7 @@ TITLES = {
     422: _l("Please check what you entered"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    503: _l("The system is busy"),
     507: _l("The server has run out of storage space"),
 }
 
@@ -43,6 +44,7 @@ MESSAGES = {
     422: _l("Some information is missing or not valid."),
     429: _l("Wait a few minutes before trying again."),
     500: _l("The error has been logged. Nothing you entered has been saved; please try again."),
+    503: _l("Nothing you entered has been saved. Wait a moment, then send it again."),
     507: _l(
         "Nothing you entered has been saved. Keep your notes and tell your administrator that "
         "the database storage is full; try again once it has been freed."
@@ -50,6 +52,8 @@ MESSAGES = {
 }
 
 SQLITE_FULL = 13  # sqlite3's SQLITE_FULL: "database or disk is full"
+SQLITE_BUSY = 5  # "database is locked": the write lock stayed taken past the busy timeout
+LOCK_NOT_AVAILABLE_SQLSTATE = "55P03"  # PostgreSQL's lock_not_available (lock_timeout)
 DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full
 
 
@@ -86,6 +90,34 @@ def storage_full(exc: BaseException | None) -> bool:
             return "database or disk is full" in str(orig)
         exc = getattr(exc, "original_exception", None)
     return False
+
+
+def busy(exc: BaseException | None) -> bool:
+    """True when the database could not take a lock in time (an overloaded server): the request
+    did nothing and may be sent again."""
+    from sqlalchemy.exc import OperationalError
+
+    while exc is not None:
+        if isinstance(exc, OperationalError):
+            orig = exc.orig
+            if getattr(orig, "sqlite_errorcode", None) == SQLITE_BUSY:
+                return True
+            if getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE_SQLSTATE:
+                return True
+            return "database is locked" in str(orig)
+        exc = getattr(exc, "original_exception", None)
+    return False
+
+
+def _busy_page():  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    from flask import g
+
+    current_app.logger.warning(
+        "database busy in %s (request %s)", request.endpoint, g.get("request_id")
+    )
+    page, status = error_page(503)
+    return page, status, {"Retry-After": "5"}
 
 
 # A save that lost a race in the database itself (its UPDATE found a newer version, as happens
@@ -167,6 +199,8 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         if storage_full(exc):  # a full disk met by the request's closing commit
             return _storage_full_page()
+        if busy(exc):
+            return _busy_page()
         db.session.rollback()
         if lost_race(exc):
             return error_page(409, STALE_SAVE)
@@ -177,6 +211,8 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         if storage_full(exc):
             return _storage_full_page()
+        if busy(exc):
+            return _busy_page()
         db.session.rollback()
         if lost_race(exc):
             return error_page(409, STALE_SAVE)

@@ -153,6 +153,22 @@ def test_unexpected_error_shows_a_plain_500_page(app, browser, caplog):
     assert "Nguyễn Thị Hoa" not in caplog.text
 
 
+def test_a_database_too_busy_to_write_answers_503_to_try_again_not_500(app, browser):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/busy")
+    def busy():  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
+
+    busy._public = True  # type: ignore[attr-defined]
+    response = browser.get("/busy")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "Wait a moment" in response.get_data(as_text=True)
+
+
 def test_vietnamese_is_the_default_language_and_english_can_be_chosen(app, new_browser):
     browser = new_browser(lang=None)
     page = browser.get("/login").get_data(as_text=True)
