@@ -226,12 +226,22 @@ def test_a_nul_character_is_refused_with_its_reason_and_changes_nothing(app, bro
 
 
 def test_the_api_refuses_a_nul_character_with_a_problem_document(app, browser):
+    from sqlalchemy import func, select
+
+    from casework.cases.models import Case
+    from casework.extensions import db
+    from tests.api.conftest import make_token
+
+    with app.app_context():
+        token = make_token(make_user("thu", "officer", make_tree()["C1"]))
     response = browser.client.post(
         "/api/v1/cases",
         data='{"summary": "a\\u0000b"}',
         content_type="application/json",
-        headers={"Authorization": "Bearer cwp_nothing"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
-    assert "cannot be stored" in response.get_json()["detail"]
+    assert "không thể lưu" in response.get_json()["detail"]  # Vietnamese, the default language
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0

@@ -29,6 +29,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from casework.api.problems import Problem
+from casework.security import NUL_REFUSED
 
 F = TypeVar("F", bound=FlaskForm)
 
@@ -113,11 +114,17 @@ def field_schema(field: Field) -> dict[str, Any]:
     return schema
 
 
+NUL_CHARACTER = b"\\u0000"  # JSON's only way to write one (a raw NUL byte is not valid JSON)
+
+
 def read_json() -> dict[str, Any]:
     """The body as a JSON object: 415 unless application/json, 400 when malformed."""
     if not request.is_json:
         raise Problem("unsupported-media-type")
-    request.get_data(cache=True)  # 413 here when over the API's body limit
+    raw = request.get_data(cache=True)  # 413 here when over the API's body limit
+    if NUL_CHARACTER in raw.lower():
+        # PostgreSQL can store no NUL in a text column: refused here, with its reason.
+        raise Problem("bad-request", NUL_REFUSED)
     body = request.get_json(silent=True)
     if body is None:
         raise Problem("bad-json")
