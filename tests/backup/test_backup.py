@@ -176,12 +176,11 @@ def test_the_app_refuses_to_start_while_a_restore_is_unfinished(app, tmp_path):
     create_app(config)
 
 
+@pytest.mark.sqlite_only  # SQLite's online backup API
 def test_the_sqlite_copy_is_taken_with_the_backup_api_while_a_reader_holds_the_database(
     app, org, tmp_path, backups
 ):
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's online backup API")
         reader = sqlite3.connect(db.engine.url.database)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM case_file").fetchone()
