@@ -146,7 +146,7 @@ SPECS: list[Spec] = [
         cases.BreakGlassForm,
         "reviewer_hy",
         case_url("case", "/break-glass"),
-        lambda w: {"reason": "Court request", "minutes": "60"},
+        lambda w: {"reason": "Court request", "minutes": "60", "password": PASSWORD},
         done=TIGHT | frozenset({403}),
     ),
     Spec(
