@@ -183,13 +183,19 @@ def _matching_case_ids(victim: Person) -> set[uuid.UUID]:
     return found
 
 
-def repeat_matches(actor: User, case: Case) -> RepeatMatches:
+def repeat_matches(
+    actor: User, case: Case, *, victims: list[Person] | None = None
+) -> RepeatMatches:
     """Other cases with a person of the same phone or ID number as one of this case's victims (or
-    the same full name and birth year): readable ones by name, the others only counted."""
+    the same full name and birth year): readable ones by name, the others only counted. The
+    victims, when the caller has them, are this case's people of role victim."""
     require(actor, Permission.CASE_READ, case)
-    victims = db.session.scalars(
-        select(Person).where(Person.case_id == case.id, Person.role == "victim")
-    ).all()
+    if victims is None:
+        victims = list(
+            db.session.scalars(
+                select(Person).where(Person.case_id == case.id, Person.role == "victim")
+            )
+        )
     found: set[uuid.UUID] = set()
     for victim in victims:
         found |= _matching_case_ids(victim)

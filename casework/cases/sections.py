@@ -18,17 +18,18 @@ from casework.extensions import db
 
 
 def people(case: Case) -> list[Person]:
-    return list(
-        db.session.scalars(
-            select(Person).where(Person.case_id == case.id).order_by(Person.created_at)
-        )
-    )
+    from casework.cases import people as people_service
+
+    return people_service.people_of(case)
 
 
 def for_file(actor: User, case: Case) -> dict[str, Any]:
-    sections: dict[str, Any] = {"people": people(case), "includes": [], "nav": []}
+    # The people are read once, for every section that shows or checks them.
+    everyone = people(case)
+    sections: dict[str, Any] = {"people": everyone, "includes": [], "nav": []}
     # Possible repeat victim: inserted first, so the warning comes before the other sections.
-    sections["repeat"] = search.repeat_matches(actor, case)
+    victims = [p for p in everyone if p.role == "victim"]
+    sections["repeat"] = search.repeat_matches(actor, case, victims=victims)
     sections["includes"].insert(0, "cases/_repeat_warning.html")
     if sections["repeat"].cases or sections["repeat"].hidden:
         sections["nav"].insert(0, ("repeat", _l("Possible repeat victim")))
@@ -36,7 +37,7 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
     from casework.cases import consent
     from casework.cases import people as people_service
 
-    sections["people_cards"] = people_service.cards(actor, case)
+    sections["people_cards"] = people_service.cards(actor, case, people=everyone)
     sections["consent"] = consent.section(actor, case)
     sections["includes"].append("cases/_consent.html")
     sections["nav"].append(("consent", _l("Consent")))
