@@ -27,6 +27,11 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
     # The people are read once, for every section that shows or checks them.
     everyone = people(case)
     sections: dict[str, Any] = {"people": everyone, "includes": [], "nav": []}
+    # A legal hold keeps the file past its retention period: the file says so, not its reason.
+    from casework.cases.support import local_today
+    from casework.retention import service as retention
+
+    sections["hold"] = retention.active_holds([case.id], local_today()).get(case.id)
     # Possible repeat victim: inserted first, so the warning comes before the other sections.
     victims = [p for p in everyone if p.role == "victim"]
     sections["repeat"] = search.repeat_matches(actor, case, victims=victims)

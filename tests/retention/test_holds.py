@@ -151,3 +151,18 @@ def test_the_menu_offers_holds_to_province_reviewers_and_the_report_to_auditors(
     assert 'href="/retention/holds"' not in menus["reviewer.d1"]
     assert 'href="/retention/report"' in menus["auditor.tw"]
     assert not any('href="/retention/' in menus[u] for u in ("reviewer.d1", "admin.tw"))
+
+
+def test_the_case_file_says_it_is_held_and_until_when_but_not_why(app, org, browser):
+    case = closed_case(org, days_ago=10)
+    _sign_in(browser, "officer.c1")
+    assert "legal hold" not in browser.get(f"/cases/{case.id}").get_data(as_text=True)
+    until = local_today() + timedelta(days=30)
+    hold = service.set_hold(org["reviewer_hy"], case, REASON, until)
+    db.session.commit()
+    page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"legal hold until {until.strftime('%d/%m/%Y')}" in page
+    assert REASON not in page
+    service.lift_hold(org["reviewer_hy"], hold)
+    db.session.commit()
+    assert "legal hold" not in browser.get(f"/cases/{case.id}").get_data(as_text=True)
