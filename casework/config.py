@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
         "referral_answer": 48,
     },
     "CHILD_PLAN_WORKING_DAYS": 5,
+    # A contact ban lasts at most this many days (DV law art. 25): her safety is checked before.
+    "CONTACT_BAN_DAYS": 3,
     # Public holidays (ISO dates) skipped by working-day deadlines, besides Saturdays and Sundays.
     "PUBLIC_HOLIDAYS": [],
     "SECRET_KEY": None,  # nosec B105  # a setting's name, not a secret

@@ -23,6 +23,7 @@ from casework.accounts.models import Unit, User
 from casework.audit import Tag
 from casework.cases import vocab
 from casework.cases.models import BreakGlass, Case, CaseCounter, CaseType, Person, Recusal
+from casework.cases.workflow import states
 from casework.db import utcnow
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
@@ -348,9 +349,9 @@ def classify(
     case.gbv_type = gbv_type
     if case.classified_at is None:
         case.classified_at = utcnow()
-    if case.status == "open":
-        case.status = "active"
     case.updated_at = utcnow()
+    if case.status == "open":
+        states.move(actor, case, "active")
     db.session.flush()
     audit.record(
         actor, Tag.CASE_CLASSIFY, case, types=codes, severity=severity, risk=risk, gbv_type=gbv_type

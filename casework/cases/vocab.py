@@ -180,6 +180,7 @@ ACTION_KINDS = {
     "accompaniment": _l("Accompanying the victim"),
     "protective_measure": _l("Protective measure"),
     "contact_ban_request": _l("Contact-ban request"),
+    "contact_ban": _l("Contact ban decided (at most 3 days)"),
     "other": _l("Other"),
 }
 

@@ -312,16 +312,23 @@ def _decides_closure(user: User, request: Any) -> bool:
     """A reviewer of a unit above the handling unit (at the top: another reviewer of the top
     unit); never the person who asked."""
     from casework.accounts.models import Unit
+    from casework.cases.models import Case
     from casework.extensions import db
 
     if user.role != Role.REVIEWER or user.unit_id is None or user.id == request.requested_by_id:
         return False
-    unit = db.session.get(Unit, request.handling_unit_id)
-    if unit is None:
+    case = db.session.get(Case, request.case_id)
+    if case is None:
         return False
-    if unit.parent_id is None:
-        return user.unit_id == unit.id
-    return _above(user, unit)
+    # Above the unit that asked and above the unit handling the case now: should the case ever
+    # have moved up since the request, its new handling unit still cannot approve its own closure.
+    for unit_id in {request.handling_unit_id, case.handling_unit_id}:
+        unit = db.session.get(Unit, unit_id)
+        if unit is None:
+            return False
+        if not (user.unit_id == unit.id if unit.parent_id is None else _above(user, unit)):
+            return False
+    return True
 
 
 def _break_glass_open(user: User, case: Case) -> bool:

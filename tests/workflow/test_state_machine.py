@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -10,10 +12,12 @@ from casework.audit.models import AuditEvent
 from casework.cases import service as cases
 from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import Transition
+from casework.cases.workflow.states import allowed
 from casework.errors import DomainError
 from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
+from tests.conftest import make_user
 
 ACTIONS = (
     "classify",
@@ -34,6 +38,8 @@ ACTORS = (
     "reviewer_d1",
     "reviewer_d2",
     "reviewer_hy",
+    "reviewer_tw",
+    "reviewer_tw_b",
     "admin",
     "auditor",
 )
@@ -91,15 +97,21 @@ def _do(action, actor, case):  # type: ignore[no-untyped-def]
 
 # The organisation is built once per test by the `org` fixture; each example opens a new case in it.
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ACTORS)), max_size=14))
+@given(steps=st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ACTORS)), max_size=16))
 def test_random_workflows_keep_the_rules(org, steps):
+    if "reviewer_tw" not in org:
+        org["reviewer_tw"] = make_user("reviewer.tw", "reviewer", org["TW"])
+        org["reviewer_tw_b"] = make_user("reviewer.tw.b", "reviewer", org["TW"])
     case = open_case(org["officer_c1"])
     handling = case.handling_unit_id
     for action, who in steps:
         actor = org[who]
         before_unit = case.handling_unit
+        asked_by_unit = None
+        if action == "approve" and (pending := wf.pending_closure(case)) is not None:
+            asked_by_unit = db.session.get(type(before_unit), pending.handling_unit_id)
         savepoint = db.session.begin_nested()
         try:
             changed = _do(action, actor, case)
@@ -115,11 +127,25 @@ def test_random_workflows_keep_the_rules(org, steps):
             handling = case.handling_unit_id
         if changed == "closed":
             # Approved by a reviewer above the handling unit (or another reviewer at the top).
+            # The unit that asked for closure and the unit handling the case now both count.
             assert actor.role == "reviewer"
-            above = {u.id for u in before_unit.ancestors()}
-            assert actor.unit_id in above or (not above and actor.unit_id == before_unit.id)
+            for unit in (before_unit, asked_by_unit):
+                above = {u.id for u in unit.ancestors()}
+                assert actor.unit_id in above or (not above and actor.unit_id == unit.id)
         assert case.handling_unit_id == handling
     db.session.commit()
+    events = db.session.scalars(
+        select(AuditEvent.details)
+        .where(AuditEvent.tag == "case:status:change", AuditEvent.object_id == str(case.id))
+        .order_by(AuditEvent.seq)
+    ).all()
+    status = "open"
+    for details in map(json.loads, events):
+        # Each step, in the log's order, starts where the last one ended and is allowed.
+        step = (details["from_status"], details["to_status"])
+        assert (step[0], allowed(*step)) == (status, True)
+        status = step[1]
+    assert status == case.status
     transitions = db.session.scalar(
         select(func.count(Transition.id)).where(Transition.case_id == case.id)
     )

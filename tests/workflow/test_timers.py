@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from casework.cases import service as cases
+from casework.cases import support, timeline
 from casework.cases.models import Action
 from casework.cases.workflow import service as wf
 from casework.cases.workflow import timers
@@ -17,6 +18,7 @@ from casework.cases.workflow.models import Notification
 from casework.db import utcnow
 from casework.extensions import db
 from tests.cases.conftest import open_case
+from tests.referrals.conftest import give, refer
 
 
 def _kinds(case):  # type: ignore[no-untyped-def]
@@ -105,6 +107,132 @@ def test_sexual_violence_brings_72_and_120_hour_medical_deadlines(org):
     kinds = _kinds(case)
     assert kinds["medical_referral_pep"].due_at - case.received_at == timedelta(hours=72)
     assert kinds["medical_referral_ec"].due_at - case.received_at == timedelta(hours=120)
+
+
+def _act(org, case, kind, at, **extra):  # type: ignore[no-untyped-def]
+    action = timeline.add_action(
+        org["officer_c1"], case, kind=kind, occurred_at=at, description="Done", **extra
+    )
+    db.session.commit()
+    return action
+
+
+@pytest.mark.parametrize(
+    ("types", "gbv_type"),
+    [
+        (["child_abuse.sexual"], None),
+        (["domestic_violence.forced_sex"], None),
+        (["other"], "rape"),
+        (["sexual_violence"], "sexual_assault"),
+    ],
+)
+def test_a_sexual_assault_known_only_from_its_classification_brings_the_medical_deadlines(
+    org, types, gbv_type
+):
+    case = open_case(org["officer_c1"], types=["other"])
+    assert "medical_referral_pep" not in _kinds(case)
+    cases.classify(
+        org["officer_c1"],
+        case,
+        expected_version=case.version,
+        types=types,
+        severity="S2",
+        risk=None,
+        gbv_type=gbv_type,
+    )
+    db.session.commit()
+    kinds = _kinds(case)
+    assert kinds["medical_referral_pep"].due_at - case.received_at == timedelta(hours=72)
+    assert kinds["medical_referral_ec"].due_at - case.received_at == timedelta(hours=120)
+
+
+def test_harassment_alone_brings_no_medical_deadline(org):
+    case = open_case(org["officer_c1"], types=["sexual_violence"], sexual_violence=False)
+    assert "medical_referral_pep" not in _kinds(case)
+
+
+def test_a_referral_asking_for_medical_care_meets_the_medical_deadline_unless_declined(
+    org, partners
+):
+    case = open_case(org["officer_c1"], types=["sexual_violence"], sexual_violence=True)
+    give(org["officer_c1"], case, "refer_health")
+    referral = refer(org["officer_c1"], case, partners["health"], services=["medical"])
+    db.session.commit()
+    kinds = _kinds(case)
+    assert kinds["medical_referral_pep"].done_at == referral.sent_at
+    assert not kinds["medical_referral_pep"].overdue(utcnow() + timedelta(hours=100))
+    referral.status = "declined"
+    db.session.commit()
+    assert _kinds(case)["medical_referral_pep"].done_at is None
+
+
+def test_a_contact_ban_request_waits_twelve_hours_for_the_chairs_decision(org):
+    case = open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=3)
+    )
+    asked = utcnow() - timedelta(hours=2)
+    request = _act(org, case, "contact_ban_request", asked)
+    (deadline,) = [d for d in timers.deadlines_for(case) if d.kind == "contact_ban_decision"]
+    assert (deadline.due_at, deadline.subject, deadline.done_at) == (
+        asked + timedelta(hours=12),
+        str(request.id),
+        None,
+    )
+    decided = utcnow() - timedelta(hours=1)
+    _act(org, case, "contact_ban", decided)
+    (deadline,) = [d for d in timers.deadlines_for(case) if d.kind == "contact_ban_decision"]
+    assert deadline.done_at == decided and not deadline.late()
+
+
+def test_a_contact_ban_ends_within_three_days_and_her_safety_is_checked_before(org):
+    case = open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(days=5)
+    )
+    decided = utcnow() - timedelta(days=4)
+    _act(org, case, "contact_ban", decided)
+    (ends,) = [d for d in timers.deadlines_for(case) if d.kind == "contact_ban_ends"]
+    assert ends.due_at == decided + timedelta(days=3) and ends.overdue()
+    _act(org, case, "visit", decided + timedelta(days=2))
+    (ends,) = [d for d in timers.deadlines_for(case) if d.kind == "contact_ban_ends"]
+    assert ends.done_at == decided + timedelta(days=2) and not ends.overdue()
+
+
+def test_a_follow_up_is_a_deadline_on_the_board(org):
+    case = open_case(org["officer_c1"], types=["domestic_violence"])
+    due = utcnow() + timedelta(hours=1)
+    follow_up = support.schedule_follow_up(org["officer_c1"], case, due_at=due)
+    db.session.commit()
+    board = timers.board(org["officer_c1"])
+    mine = [d for c, d in board if c.id == case.id and d.kind == "follow_up"]
+    assert [(d.subject, d.due_at) for d in mine] == [(str(follow_up.id), due)]
+    assert not mine[0].overdue() and mine[0].overdue(utcnow() + timedelta(hours=2))
+
+
+def test_the_child_deadlines_fall_at_their_exact_times(org):
+    # Received Friday 2026-11-27 at 22:00 in Hà Nội (15:00 UTC).
+    received = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    case = open_case(
+        org["officer_c1"],
+        types=["child_abuse.physical"],
+        child_involved=True,
+        immediate_danger=True,
+        received_at=received,
+    )
+    kinds = _kinds(case)
+    assert kinds["report_child_abuse"].due_at == received + timedelta(hours=1)
+    assert kinds["child_emergency"].due_at == received + timedelta(hours=12)
+    plan = kinds["child_plan"].due_at.astimezone(timers._tz())
+    assert (plan.date(), plan.hour, plan.minute) == (date(2026, 12, 4), 23, 59)
+
+
+def test_a_report_just_before_local_midnight_counts_from_that_local_day(ctx):
+    # 16:59 UTC on Monday is 23:59 on Monday in Hà Nội: five working days end on the next Monday.
+    start = datetime(2026, 11, 30, 16, 59, tzinfo=UTC)
+    due = timers.add_working_days(start, 5, set())
+    assert due.astimezone(timers._tz()).date() == date(2026, 12, 7)
+    # One minute later it is Tuesday there, and the plan is due a day later.
+    later = timers.add_working_days(start + timedelta(minutes=1), 5, set())
+    assert later.astimezone(timers._tz()).date() == date(2026, 12, 8)
 
 
 def test_quick_report_due_24_hours_after_classification_and_met_by_sending(org):

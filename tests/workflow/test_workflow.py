@@ -10,7 +10,12 @@ from sqlalchemy import select
 from casework.audit.models import AuditEvent
 from casework.cases import service as cases
 from casework.cases.workflow import service as wf
-from casework.cases.workflow.models import Notification, QuickReportDelivery, Transition
+from casework.cases.workflow.models import (
+    Escalation,
+    Notification,
+    QuickReportDelivery,
+    Transition,
+)
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can
@@ -226,6 +231,7 @@ def test_every_transition_is_recorded_and_audited(org):
         select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
     ).all()
     assert [(s.from_status, s.to_status) for s in steps] == [
+        ("open", "active"),
         ("active", "monitoring"),
         ("monitoring", "closure_requested"),
         ("closure_requested", "closed"),
@@ -233,6 +239,72 @@ def test_every_transition_is_recorded_and_audited(org):
     audited = db.session.scalars(
         select(AuditEvent).where(AuditEvent.tag == "case:status:change")
     ).all()
-    assert len(audited) == 3
+    assert len(audited) == 4
     for event in audited:
         assert CANARY not in event.details
+    # The steps that carry words keep them with the step: the outcome asked for, then the comment.
+    assert [s.reason for s in steps] == [None, None, "ok", None]
+
+
+def test_the_reason_of_a_refused_closure_stays_with_its_step(org):
+    case = _classified(org)
+    request = wf.request_closure(org["officer_c1"], case, "needs_met", "All services given")
+    wf.refuse_closure(org["reviewer_d1"], request, "Follow-up visit still needed")
+    db.session.commit()
+    back = db.session.scalars(
+        select(Transition).where(
+            Transition.case_id == case.id, Transition.from_status == "closure_requested"
+        )
+    ).one()
+    assert (back.to_status, back.reason) == ("active", "Follow-up visit still needed")
+
+
+def test_a_case_waiting_for_closure_cannot_move_up_and_be_closed_by_its_new_unit(org):
+    """The district that would approve the closure must not become the handling unit first and so
+    approve the closure of its own case."""
+    case = _classified(org)
+    request = wf.request_closure(org["officer_c1"], case, "resolved", "Violence stopped")
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        wf.request_escalation(org["officer_c1"], case, "Too hard for the commune")
+    with pytest.raises(InvalidTransition):
+        wf.take_over(org["reviewer_d1"], case, "We will handle it")
+    db.session.rollback()
+    assert case.handling_unit_id == org["C1"].id and case.status == "closure_requested"
+    assert not db.session.scalars(select(Escalation).where(Escalation.case_id == case.id)).all()
+    wf.approve_closure(org["reviewer_d1"], request)
+    assert case.status == "closed"
+
+
+def test_a_case_with_an_escalation_waiting_cannot_ask_for_closure(org):
+    case = _classified(org)
+    escalation = wf.request_escalation(org["officer_c1"], case, "Needs the district")
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        wf.request_closure(org["officer_c1"], case, "resolved", "Done")
+    db.session.rollback()
+    assert case.status == "active"
+    wf.accept_escalation(org["reviewer_d1"], escalation)
+    assert case.handling_unit_id == org["D1"].id
+
+
+def test_the_new_handling_unit_never_approves_a_closure_asked_before_it_took_the_case(org):
+    """Even should a case move after its closure was asked (data from before this rule, or an
+    import), the policy asks for a reviewer above the unit handling it now."""
+    case = _classified(org)
+    request = wf.request_closure(org["officer_c1"], case, "resolved", "Done")
+    case.handling_unit = org["D1"]
+    db.session.flush()
+    assert not can(org["reviewer_d1"], Permission.CLOSURE_DECIDE, request)
+    assert can(org["reviewer_hy"], Permission.CLOSURE_DECIDE, request)
+
+
+def test_an_escalation_cannot_be_accepted_once_the_case_is_closed(org):
+    case = _classified(org)
+    escalation = wf.request_escalation(org["officer_c1"], case, "Needs the district")
+    db.session.commit()
+    case.status = "closed"  # closed by a path outside these services (an import, say)
+    db.session.flush()
+    with pytest.raises(InvalidTransition):
+        wf.accept_escalation(org["reviewer_d1"], escalation)
+    assert escalation.status == "pending" and case.handling_unit_id == org["C1"].id

@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from casework import audit
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
-from casework.cases import vocab
 from casework.cases.models import Case, Person
 from casework.cases.service import _text
 from casework.cases.workflow.models import (
@@ -26,62 +25,21 @@ from casework.cases.workflow.models import (
     Escalation,
     QuickReport,
     QuickReportDelivery,
-    Transition,
 )
 from casework.cases.workflow.notifications import notify, reviewers_of
+from casework.cases.workflow.states import MOVABLE, move
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
 from casework.policy import Permission, Role, require
 
-# DESIGN.md §4: open → active → monitoring → closure_requested → closed; reopen → active.
-TRANSITIONS: dict[str, set[str]] = {
-    "open": {"active"},
-    "active": {"monitoring", "closure_requested"},
-    "monitoring": {"active", "closure_requested"},
-    "closure_requested": {"closed", "active"},
-    "closed": {"active"},
-}
-
 REASON_MAX = 2000
-
-
-def allowed(from_status: str, to_status: str) -> bool:
-    return to_status in TRANSITIONS.get(from_status, set())
-
-
-def _move(actor: User, case: Case, to_status: str, reason: str | None = None) -> Transition:
-    """Change the case's status if the state machine allows it; record and audit the step."""
-    if not allowed(case.status, to_status):
-        raise InvalidTransition(
-            _l(
-                "A case that is %(current)s cannot become %(target)s.",
-                current=vocab.STATUSES.get(case.status, case.status),
-                target=vocab.STATUSES.get(to_status, to_status),
-            )
-        )
-    step = Transition(
-        id=uuid.uuid4(),
-        case_id=case.id,
-        from_status=case.status,
-        to_status=to_status,
-        by_id=actor.id,
-    )
-    step.reason = reason
-    db.session.add(step)
-    case.status = to_status
-    case.updated_at = utcnow()
-    db.session.flush()
-    audit.record(
-        actor, Tag.CASE_TRANSITION, case, from_status=step.from_status, to_status=to_status
-    )
-    return step
 
 
 def start_monitoring(actor: User, case: Case) -> None:
     """Active → monitoring: the case is handled and now watched through follow-ups."""
     require(actor, Permission.CASE_EDIT, case)
-    _move(actor, case, "monitoring")
+    move(actor, case, "monitoring")
 
 
 def resume_handling(actor: User, case: Case) -> None:
@@ -89,7 +47,7 @@ def resume_handling(actor: User, case: Case) -> None:
     require(actor, Permission.CASE_EDIT, case)
     if case.status != "monitoring":
         raise InvalidTransition(_l("Only a case under monitoring can return to active handling."))
-    _move(actor, case, "active")
+    move(actor, case, "active")
 
 
 # --- Quick reports ----------------------------------------------------------------------------
@@ -235,6 +193,18 @@ def view_quick_report(actor: User, report: QuickReport) -> dict:
 # --- Escalation -------------------------------------------------------------------------------
 
 
+def _must_be_movable(case: Case) -> None:
+    """Refuse to move a case between units while its closure waits for a decision, or once closed."""
+    if case.status == "closed":
+        raise InvalidTransition(
+            _l("A closed case must be reopened before it moves to another unit.")
+        )
+    if case.status not in MOVABLE:
+        raise InvalidTransition(
+            _l("A closure request is waiting for a decision: decide it before the case moves.")
+        )
+
+
 def pending_escalation(case: Case) -> Escalation | None:
     return db.session.scalar(
         select(Escalation).where(Escalation.case_id == case.id, Escalation.status == "pending")
@@ -244,8 +214,7 @@ def pending_escalation(case: Case) -> Escalation | None:
 def request_escalation(actor: User, case: Case, reason: str) -> Escalation:
     """The handling unit asks its parent to take the case over."""
     require(actor, Permission.ESCALATION_REQUEST, case)
-    if case.status == "closed":
-        raise InvalidTransition(_l("A closed case cannot be escalated."))
+    _must_be_movable(case)
     parent = case.handling_unit.parent
     if parent is None:
         raise InvalidTransition(_l("The handling unit is the highest level; it cannot escalate."))
@@ -289,8 +258,9 @@ def _answer(escalation: Escalation, actor: User, status: str) -> None:
 def accept_escalation(actor: User, escalation: Escalation) -> None:
     """The parent unit becomes the handling unit; the lower unit keeps reading the file."""
     require(actor, Permission.ESCALATION_ANSWER, escalation)
-    _answer(escalation, actor, "accepted")
     case = db.session.get(Case, escalation.case_id)
+    _must_be_movable(case)
+    _answer(escalation, actor, "accepted")
     case.handling_unit = escalation.to_unit
     case.updated_at = utcnow()
     db.session.flush()
@@ -313,8 +283,7 @@ def return_escalation(actor: User, escalation: Escalation, guidance: str) -> Non
 def take_over(actor: User, case: Case, reason: str) -> Escalation:
     """A reviewer of a unit above takes the case over directly, with a reason."""
     require(actor, Permission.CASE_TAKE_OVER, case)
-    if case.status == "closed":
-        raise InvalidTransition(_l("A closed case must be reopened before it is taken over."))
+    _must_be_movable(case)
     text = _text(reason, REASON_MAX, "reason", required=True)
     waiting = pending_escalation(case)
     if waiting is not None:
@@ -378,6 +347,10 @@ def request_closure(actor: User, case: Case, reason: str, outcome: str) -> Closu
     text = _text(outcome, REASON_MAX, "outcome", required=True)
     if pending_closure(case) is not None:
         raise InvalidTransition(_l("A closure request is already waiting for a decision."))
+    if pending_escalation(case) is not None:
+        raise InvalidTransition(
+            _l("An escalation of this case is waiting for an answer: wait for it before closing.")
+        )
     request = ClosureRequest(
         id=uuid.uuid4(),
         case_id=case.id,
@@ -386,7 +359,7 @@ def request_closure(actor: User, case: Case, reason: str, outcome: str) -> Closu
         requested_by_id=actor.id,
     )
     request.outcome = text
-    _move(actor, case, "closure_requested")
+    move(actor, case, "closure_requested", reason=text)
     db.session.add(request)
     db.session.flush()
     notify(_closure_reviewers(case), "closure_requested", case, request.id, exclude=actor)
@@ -417,7 +390,7 @@ def approve_closure(actor: User, request: ClosureRequest, comment: str | None = 
     _decide(request, actor, "approved")
     request.comment = _text(comment, REASON_MAX, "comment")
     case = db.session.get(Case, request.case_id)
-    _move(actor, case, "closed")
+    move(actor, case, "closed", reason=request.comment)
     case.closed_at = utcnow()
     case.closure_outcome = request.reason
     notify([request.requested_by], "closure_approved", case, request.id)
@@ -431,7 +404,7 @@ def refuse_closure(actor: User, request: ClosureRequest, comment: str) -> None:
     _decide(request, actor, "refused")
     request.comment = text
     case = db.session.get(Case, request.case_id)
-    _move(actor, case, "active", reason=None)
+    move(actor, case, "active", reason=text)
     notify([request.requested_by], "closure_refused", case, request.id)
     audit.record(actor, Tag.CLOSURE_REFUSE, request, case_id=str(case.id))
 
@@ -461,7 +434,7 @@ def reopen(actor: User, case: Case, reason: str) -> None:
         raise InvalidTransition(
             _l("This case's personal data was erased: it cannot be reopened. Open a new case.")
         )
-    _move(actor, case, "active", reason=text)
+    move(actor, case, "active", reason=text)
     case.closed_at = None
     case.closure_outcome = None
     audit.record(actor, Tag.CASE_REOPEN, case)

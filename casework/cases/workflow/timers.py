@@ -32,6 +32,7 @@ LABELS = {
     "child_emergency": _l("Emergency intervention for a child at serious risk"),
     "child_plan": _l("Child support and intervention plan"),
     "contact_ban_decision": _l("Commune chair's decision on a contact ban"),
+    "contact_ban_ends": _l("Contact ban ends (at most 3 days): check her safety before"),
     "medical_referral_pep": _l("Medical referral within 72 hours (HIV prevention)"),
     "medical_referral_ec": _l("Medical referral within 120 hours (emergency contraception)"),
     "quick_report": _l("Quick report to the higher level"),
@@ -134,6 +135,20 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
     )
 
 
+# Classifications that mean a sexual assault, besides the intake's own "sexual violence" box: the
+# medical referral (HIV prevention within 72 h, emergency contraception within 120 h) applies.
+SEXUAL_ASSAULT_TYPES = frozenset({"child_abuse.sexual", "domestic_violence.forced_sex"})
+SEXUAL_ASSAULT_GBV = frozenset({"rape", "sexual_assault"})
+
+
+def needs_medical_referral(case: Case) -> bool:
+    return bool(
+        case.sexual_violence
+        or case.gbv_type in SEXUAL_ASSAULT_GBV
+        or SEXUAL_ASSAULT_TYPES & set(case.type_codes)
+    )
+
+
 def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
     out: list[Deadline] = []
     start = case.received_at
@@ -182,7 +197,7 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
         due = add_working_days(start, current_app.config["CHILD_PLAN_WORKING_DAYS"])
         out.append(Deadline(case.id, "child_plan", due, plan_done))
     for request in (a for a in actions if a.kind == "contact_ban_request"):
-        done = acted({"protective_measure", "reply"}, after=request.occurred_at)
+        done = acted({"contact_ban", "protective_measure", "reply"}, after=request.occurred_at)
         out.append(
             Deadline(
                 case.id,
@@ -192,9 +207,37 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
                 str(request.id),
             )
         )
-    if case.sexual_violence:
+    for ban in (a for a in actions if a.kind == "contact_ban"):
+        # The ban lapses after at most CONTACT_BAN_DAYS: someone sees her, or asks for a new ban,
+        # before it does.
+        ends = ban.occurred_at + timedelta(days=current_app.config["CONTACT_BAN_DAYS"])
+        checked = acted(
+            {"visit", "accompaniment", "counselling", "contact_ban_request", "protective_measure"},
+            after=ban.occurred_at,
+        )
+        done = _first(
+            [
+                checked,
+                _first(
+                    u.done_at
+                    for u in f.follow_ups.get(case.id, [])
+                    if u.status == "done" and u.done_at and u.done_at >= ban.occurred_at
+                ),
+            ]
+        )
+        out.append(Deadline(case.id, "contact_ban_ends", ends, done, str(ban.id)))
+    if needs_medical_referral(case):
+        # Medical care given, or a referral asking for it that was not declined or withdrawn.
         medical = _first(
-            s.created_at for s in f.supports.get(case.id, []) if s.service == "medical"
+            [
+                _first(s.created_at for s in f.supports.get(case.id, []) if s.service == "medical"),
+                _first(
+                    r.sent_at
+                    for r in f.referrals.get(case.id, [])
+                    if "medical" in r.services.split(",")
+                    and r.status not in ("declined", "withdrawn")
+                ),
+            ]
         )
         out.append(
             Deadline(
