@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import insert, select
 
 from casework.audit.models import AuditCheckpoint
 from casework.crypto import signing
+from casework.crypto.derived import Purpose, derive_key
 from casework.crypto.keyring import Keyring, UnknownKey
 from casework.db import utcnow
 from casework.extensions import db
@@ -39,8 +38,9 @@ SIGNED_DOMAIN = b"casework/audit/checkpoint/v2\x00"
 FILE_HEADER = "casework audit checkpoint v2"
 EVERY_EVENTS = 1000
 EVERY_MINUTES = 10
-# Before Ed25519: HMAC-SHA256 under a key derived from the master key named by key_id.
-LEGACY_HKDF_INFO = b"casework/audit/checkpoint/v1"
+# Before Ed25519: HMAC-SHA256 under a key that casework.crypto derives from the master key named by
+# key_id (derived.Purpose.AUDIT_CHECKPOINT_HMAC, whose HKDF info string this is).
+LEGACY_HKDF_INFO = Purpose.AUDIT_CHECKPOINT_HMAC.value
 LEGACY_DOMAIN = b"casework/audit/checkpoint/v1\x00"
 LEGACY_FILE_HEADER = "casework audit checkpoint v1"
 
@@ -118,12 +118,9 @@ def valid_on_its_own(head: SignedHead) -> bool:
 
 def _legacy_valid(keyring: Keyring, head: SignedHead | AuditCheckpoint) -> bool:
     try:
-        material = keyring.get(head.key_id).material
+        _master_id, key = derive_key(keyring, Purpose.AUDIT_CHECKPOINT_HMAC, key_id=head.key_id)
     except UnknownKey:
         return False
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=LEGACY_HKDF_INFO).derive(
-        material
-    )
     signed = _message(LEGACY_DOMAIN, head.seq, head.hash, head.at, head.key_id)
     expected = hmac.new(key, signed, hashlib.sha256).digest()
     return hmac.compare_digest(expected, head.signature)

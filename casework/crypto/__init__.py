@@ -1,8 +1,8 @@
 """Keys and ciphertext: the only package that touches either.
 
 Public API: EncryptedText / EncryptedDate (model fields), blindindex.NAME / PHONE / ID_NUMBER and
-search(), files.store() / open_stream(), shredding.shred(), rotation.run(); errors in errors.py.
-See docs/crypto.md.
+search(), files.store() / open_stream(), shredding.shred(), rotation.run(), derived.derive_key()
+(the keys of backups and of old audit checkpoints); errors in errors.py. See docs/crypto.md.
 """
 
 from __future__ import annotations

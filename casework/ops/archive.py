@@ -5,12 +5,13 @@ header  "CWBACKUP" ‖ version 1 ‖ len (2) ‖ JSON {master_key_id, salt, chun
 chunk   AES-256-GCM(key, nonce = chunk index (12 bytes), plaintext chunk) ‖ tag          1 MiB
 ```
 
-The archive key is HKDF-SHA256 of a master key (from the keyring, never from the database) with a
-random salt per archive and its own info string: one key per purpose, a fresh key per archive, so
-counter nonces never repeat. Every chunk's associated data is the whole header, its index and a
-final flag: a reordered, dropped, swapped or appended chunk fails, and so does an archive cut at a
-chunk boundary (its new last chunk was not sealed as final). Whoever holds the keyring can read a
-backup; the database's own data keys stay wrapped inside it, as they were.
+The archive key is derived by casework.crypto (derived.Purpose.BACKUP_ARCHIVE: HKDF-SHA256 of a
+master key from the keyring, never from the database, with a random salt per archive and its own
+info string): one key per purpose, a fresh key per archive, so counter nonces never repeat. Every
+chunk's associated data is the whole header, its index and a final flag: a reordered, dropped,
+swapped or appended chunk fails, and so does an archive cut at a chunk boundary (its new last chunk
+was not sealed as final). Whoever holds the keyring can read a backup; the database's own data keys
+stay wrapped inside it, as they were.
 """
 
 from __future__ import annotations
@@ -24,16 +25,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from casework.crypto.derived import SALT_BYTES, Purpose, derive_key
 from casework.crypto.keyring import Keyring, KeyringError
 
 MAGIC = b"CWBACKUP"
 VERSION = 1
 CHUNK = 1024 * 1024
-INFO = b"casework/backup-archive/v1"
 _TAG = 16
 _MAX_HEADER = 4096
 
@@ -42,8 +41,10 @@ class ArchiveError(Exception):
     """The file is not a casework backup, was altered or cut, or its key is not in the keyring."""
 
 
-def _key(material: bytes, salt: bytes) -> AESGCM:
-    return AESGCM(HKDF(hashes.SHA256(), 32, salt=salt, info=INFO).derive(material))
+def _key(keyring: Keyring, key_id: str | None, salt: bytes) -> tuple[str, AESGCM]:
+    """The archive's AES-GCM key under master key key_id (the primary when None), and that id."""
+    master_id, key = derive_key(keyring, Purpose.BACKUP_ARCHIVE, key_id=key_id, salt=salt)
+    return master_id, AESGCM(key)
 
 
 def _aad(header: bytes, index: int, final: bool) -> bytes:
@@ -56,11 +57,11 @@ def _nonce(index: int) -> bytes:
 
 def seal(source: BinaryIO, target: BinaryIO, keyring: Keyring) -> str:
     """Encrypt source into target under the primary master key; returns that key's id."""
-    master = keyring.primary
-    meta = {"master_key_id": master.id, "salt": secrets.token_hex(16), "chunk_size": CHUNK}
+    salt = secrets.token_bytes(SALT_BYTES)
+    master_id, aead = _key(keyring, None, salt)
+    meta = {"master_key_id": master_id, "salt": salt.hex(), "chunk_size": CHUNK}
     body = json.dumps(meta, sort_keys=True).encode("utf-8")
     header = MAGIC + bytes([VERSION]) + struct.pack(">H", len(body)) + body
-    aead = _key(master.material, bytes.fromhex(meta["salt"]))
     target.write(header)
     index = 0
     chunk = source.read(CHUNK)
@@ -69,7 +70,7 @@ def seal(source: BinaryIO, target: BinaryIO, keyring: Keyring) -> str:
         final = not following
         target.write(aead.encrypt(_nonce(index), chunk, _aad(header, index, final)))
         if final:
-            return master.id
+            return master_id
         chunk, index = following, index + 1
 
 
@@ -85,7 +86,9 @@ def read_header(source: BinaryIO) -> tuple[bytes, dict[str, object]]:
     body = source.read(size)
     try:
         meta = json.loads(body)
-        str(meta["master_key_id"]), bytes.fromhex(meta["salt"]), int(meta["chunk_size"])
+        str(meta["master_key_id"]), int(meta["chunk_size"])
+        if len(bytes.fromhex(meta["salt"])) != SALT_BYTES:
+            raise ValueError
     except (ValueError, KeyError, TypeError):
         raise ArchiveError("the archive's header is damaged") from None
     return start + body, meta
@@ -96,13 +99,12 @@ def unseal(source: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
     header, meta = read_header(source)
     key_id = str(meta["master_key_id"])
     try:
-        master = keyring.get(key_id)
+        _master_id, aead = _key(keyring, key_id, bytes.fromhex(str(meta["salt"])))
     except KeyringError:
         raise ArchiveError(
             f"the archive was sealed with master key {key_id!r}, which the keyring does not hold: "
             "install the keyring from the offline key backup made when the archive was"
         ) from None
-    aead = _key(master.material, bytes.fromhex(str(meta["salt"])))
     size = int(meta["chunk_size"]) + _TAG  # type: ignore[call-overload]
     index = 0
     sealed = source.read(size)
