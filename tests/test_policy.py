@@ -98,3 +98,32 @@ def test_officer_cannot_see_the_permission_page_and_the_refusal_is_audited(app, 
             select(AuditEvent).where(AuditEvent.outcome == "refused")
         ).all()
         assert any(e.tag == "access:request:refused" for e in refused)
+
+
+def test_officers_report_on_their_own_unit_and_reviewers_on_their_subtree(ctx):
+    tree = make_tree()
+    officer = make_user("c1.officer", "officer", tree["C1"])
+    reviewer = make_user("d1.reviewer", "reviewer", tree["D1"])
+    assert can(officer, Permission.REPORT_VIEW, tree["C1"])
+    assert not can(officer, Permission.REPORT_VIEW, tree["D1"])
+    assert can(reviewer, Permission.REPORT_VIEW, tree["D1"])
+    assert can(reviewer, Permission.REPORT_VIEW, tree["C1"])
+    assert not can(reviewer, Permission.REPORT_VIEW, tree["C2"])
+    assert not can(reviewer, Permission.REPORT_VIEW, tree["HY"])
+    auditor = make_user("tw.auditor", "auditor", tree["TW"])
+    assert not can(auditor, Permission.REPORT_VIEW, tree["TW"])
+
+
+def test_only_province_and_central_reviewers_export_national_statistics(ctx):
+    tree = make_tree()
+    assert can(
+        make_user("tw.reviewer", "reviewer", tree["TW"]), Permission.REPORT_NATIONAL, tree["TW"]
+    )
+    hy_reviewer = make_user("hy.reviewer", "reviewer", tree["HY"])
+    assert can(hy_reviewer, Permission.REPORT_NATIONAL, tree["HY"])
+    # Asked of her own unit only: another unit's level lends her nothing.
+    assert not can(hy_reviewer, Permission.REPORT_NATIONAL, tree["TW"])
+    d1_reviewer = make_user("d1.reviewer", "reviewer", tree["D1"])
+    assert not can(d1_reviewer, Permission.REPORT_NATIONAL, tree["D1"])
+    hy_officer = make_user("hy.officer", "officer", tree["HY"])
+    assert not can(hy_officer, Permission.REPORT_NATIONAL, tree["HY"])

@@ -386,10 +386,9 @@ def break_glass(
 
 
 def recuse(actor: User, case: Case, user: User) -> Recusal:
-    """Keep a user away from a case (conflict of interest): decided by a reviewer of the file."""
-    require(actor, Permission.CASE_EDIT, case)
-    if actor.role != "reviewer":
-        require(actor, Permission.CASE_TAKE_OVER, case)  # refused: only reviewers recuse
+    """Keep a user away from a case (conflict of interest): decided by a reviewer of the unit
+    handling it (the policy's CASE_RECUSE)."""
+    require(actor, Permission.CASE_RECUSE, case)
     existing = db.session.scalar(
         select(Recusal).where(Recusal.case_id == case.id, Recusal.user_id == user.id)
     )

@@ -33,17 +33,22 @@ class Permission(StrEnum):
     CASE_TAKE_OVER = "case:take_over"
     CASE_REOPEN = "case:reopen"
     CASE_HOLD = "case:hold"  # set and lift legal holds that stop retention's erasure
+    CASE_RECUSE = "case:recuse"  # keep a colleague away from a file (conflict of interest)
     QUICK_REPORT_SEND = "quick_report:send"
     QUICK_REPORT_RECEIVE = "quick_report:receive"
     ESCALATION_REQUEST = "escalation:request"
     ESCALATION_ANSWER = "escalation:answer"
     CLOSURE_REQUEST = "closure:request"
     CLOSURE_DECIDE = "closure:decide"
+    ACTION_REQUEST_SEND = "action_request:send"  # ask a unit below that handled the case to act
+    ACTION_REQUEST_ANSWER = "action_request:answer"
     REFERRAL_SEND = "referral:send"
     # Partners (DESIGN.md §5).
     REFERRAL_WORK = "referral:work"
     # Reports (DESIGN.md §8).
     REPORT_VIEW = "report:view"
+    REPORT_SUBTREE = "report:subtree"  # reports on any unit below one's own, not only one's own
+    REPORT_NATIONAL = "report:national"  # the national statistics export (NATIONAL_EXPORT_LEVELS)
     # Audit (DESIGN.md §7).
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
@@ -72,6 +77,8 @@ _OFFICER = {
     Permission.ESCALATION_REQUEST,
     Permission.CLOSURE_REQUEST,
     Permission.REFERRAL_SEND,
+    Permission.ACTION_REQUEST_SEND,
+    Permission.ACTION_REQUEST_ANSWER,
     Permission.REPORT_VIEW,
     Permission.DATA_REQUEST_RECORD,
     Permission.DATA_REQUEST_FULFIL,
@@ -89,11 +96,14 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_TAKE_OVER,
             Permission.CASE_REOPEN,
             Permission.CASE_HOLD,
+            Permission.CASE_RECUSE,
             Permission.QUICK_REPORT_RECEIVE,
             Permission.ESCALATION_ANSWER,
             Permission.CLOSURE_DECIDE,
             Permission.AUDIT_READ,  # the "who has seen this file" view of her own cases
             Permission.DATA_REQUEST_REVIEW,
+            Permission.REPORT_SUBTREE,
+            Permission.REPORT_NATIONAL,
         }
     ),
     Role.PARTNER: frozenset({Permission.REFERRAL_WORK, Permission.ACCOUNT_SELF}),
@@ -120,6 +130,9 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+
+# Unit levels whose reviewers export the national statistics (DOMAIN.md: national statistics).
+NATIONAL_EXPORT_LEVELS = ("central", "province")
 
 # Permissions that reach case content. Admins and auditors must never hold one (DESIGN.md §1).
 CASE_CONTENT = frozenset(
@@ -161,7 +174,13 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.accounts.models import Unit, User
     from casework.api.models import ApiToken
     from casework.cases.models import Case
-    from casework.cases.workflow.models import ClosureRequest, Escalation, Notification, QuickReport
+    from casework.cases.workflow.models import (
+        ActionRequest,
+        ClosureRequest,
+        Escalation,
+        Notification,
+        QuickReport,
+    )
     from casework.dataprotection.models import Breach, DataRequest
     from casework.referrals.models import Partner, Referral
 
@@ -185,6 +204,8 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
         )
     if isinstance(obj, ClosureRequest):
         return permission == Permission.CLOSURE_DECIDE and _decides_closure(user, obj)
+    if isinstance(obj, ActionRequest):
+        return permission == Permission.ACTION_REQUEST_ANSWER and _answers_request(user, obj)
     if isinstance(obj, ApiToken):
         # A personal access token is its owner's alone: nobody else lists or revokes it.
         return permission == Permission.ACCOUNT_SELF and obj.user_id == user.id
@@ -194,6 +215,11 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     if permission == Permission.CASE_HOLD and isinstance(obj, Unit):
         # The holds page of a unit: for hold-setting reviewers of that unit or above it.
         return _sets_holds(user) and in_subtree(obj, user.unit_id)
+    if permission == Permission.REPORT_VIEW and isinstance(obj, Unit):
+        return _reports_on(user, obj)
+    if permission == Permission.REPORT_NATIONAL and isinstance(obj, Unit):
+        # Asked of one's own unit: the export is for province and central reviewers.
+        return obj.id == user.unit_id and obj.level in NATIONAL_EXPORT_LEVELS
     if permission == Permission.CASE_CREATE and isinstance(obj, Unit):
         # A case is opened at one's own unit, never on another unit's behalf.
         return obj.id == user.unit_id and not obj.is_retired
@@ -220,6 +246,8 @@ _HANDLING_UNIT_WORK = frozenset(
         Permission.ESCALATION_REQUEST,
         Permission.CLOSURE_REQUEST,
         Permission.REFERRAL_SEND,
+        Permission.ACTION_REQUEST_SEND,
+        Permission.CASE_RECUSE,  # decided by a reviewer of the handling unit
     }
 )
 
@@ -331,6 +359,18 @@ def _decides_closure(user: User, request: Any) -> bool:
     return True
 
 
+def _answers_request(user: User, request: Any) -> bool:
+    """Staff of the unit asked to act, while the request is open and the file still theirs to read
+    (a recusal, or the case moving away from them, ends it)."""
+    from casework.cases.models import Case
+    from casework.extensions import db
+
+    if request.status != "open" or user.unit_id != request.to_unit_id:
+        return False
+    case = db.session.get(Case, request.case_id)
+    return case is not None and _case_allows(user, Permission.CASE_READ, case)
+
+
 def _break_glass_open(user: User, case: Case) -> bool:
     from sqlalchemy import select
 
@@ -357,6 +397,15 @@ def _supervises(user: User, case: Case) -> bool:
     return in_subtree(case.handling_unit, user.unit_id) or in_subtree(
         case.owning_unit, user.unit_id
     )
+
+
+def _reports_on(user: User, unit: Unit) -> bool:
+    """Reports cover one's own unit; with REPORT_SUBTREE (reviewers) any unit of one's subtree."""
+    if user.unit_id is None:
+        return False
+    if unit.id == user.unit_id:
+        return True
+    return Permission.REPORT_SUBTREE in role_grants(user.role) and in_subtree(unit, user.unit_id)
 
 
 def _sets_holds(user: User) -> bool:

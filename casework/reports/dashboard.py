@@ -25,7 +25,7 @@ from casework.cases.workflow.models import (
 )
 from casework.db import utcnow
 from casework.extensions import db
-from casework.policy import Permission, Role, can
+from casework.policy import Permission, can
 from casework.policy.scopes import supervised_cases, visible_cases, visible_referrals
 from casework.referrals.models import Referral
 from casework.reports.periods import report_tz
@@ -157,10 +157,10 @@ def _count(stmt: object) -> int:
 
 def for_user(user: User) -> Dashboard | None:
     """The dashboard of the user's role, or None (admins and auditors have their own pages)."""
-    if user.role == Role.REVIEWER and can(user, Permission.CASE_SUPERVISE):
+    if can(user, Permission.CASE_SUPERVISE):  # reviewers
         return reviewer(user)
-    if user.role == Role.OFFICER and can(user, Permission.CASE_READ):
+    if can(user, Permission.CASE_READ):  # officers
         return officer(user)
-    if user.role == Role.PARTNER and can(user, Permission.REFERRAL_WORK):
+    if can(user, Permission.REFERRAL_WORK):  # partners' staff
         return partner(user)
     return None

@@ -23,7 +23,7 @@ from casework.audit import Tag
 from casework.cases.models import Case
 from casework.db import utcnow
 from casework.extensions import db
-from casework.policy import NotPermitted, Permission, Role, in_subtree, require
+from casework.policy import Permission, require
 from casework.reports import figures, layout, summary
 from casework.reports.periods import Period
 from casework.reports.scope import covers_everything, only_own_unit, unit_tree
@@ -85,20 +85,11 @@ class Scope:
         return stmt.where(Case.owning_unit_id.in_(self.ids))
 
 
-def may_report_on(user: User, unit: Unit) -> bool:
-    """Officers report on their own unit; reviewers on any unit of their subtree."""
-    if user.unit_id is None:
-        return False
-    if user.role == Role.OFFICER:
-        return unit.id == user.unit_id
-    return user.role == Role.REVIEWER and in_subtree(unit, user.unit_id)
-
-
 def authorise(user: User, unit: Unit) -> None:
-    """REPORT_VIEW, for a unit the user may report on (refusals are audited by the error page)."""
+    """REPORT_VIEW, for a unit the user may report on: her own, or (reviewers) one of her subtree.
+    Refusals are audited by the error page."""
     require(user, Permission.REPORT_VIEW)
-    if not may_report_on(user, unit):
-        raise NotPermitted(Permission.REPORT_VIEW)
+    require(user, Permission.REPORT_VIEW, unit)
 
 
 def threshold_for(user: User, unit: Unit, grouping: str) -> int:

@@ -17,7 +17,7 @@ from casework.accounts.models import Unit, User
 from casework.accounts.units import subtree_select
 from casework.audit import Tag
 from casework.extensions import db
-from casework.policy import Permission, Role, require
+from casework.policy import Permission, can, require
 from casework.reports import bp, charts, exports, national, service
 from casework.reports.forms import ExportForm, NationalExportForm, ReportForm, _Choice
 from casework.reports.periods import report_tz
@@ -35,7 +35,7 @@ def me() -> User:
 
 def _unit_choices(user: User) -> list[Unit]:
     """Units offered in the form: her own (officers), her subtree (reviewers), by code."""
-    if user.role != Role.REVIEWER or user.unit_id is None:
+    if not can(user, Permission.REPORT_SUBTREE) or user.unit_id is None:
         return [user.unit] if user.unit is not None else []
     stmt = select(Unit).where(Unit.id.in_(subtree_select(user.unit_id)))
     return list(db.session.scalars(stmt.order_by(Unit.code).limit(UNIT_CHOICES_MAX)))
@@ -80,7 +80,7 @@ def _page(form: _Choice, export_form: ExportForm, report: service.Report | None,
             units=_unit_choices(me()),
             period_text=exports.period_text,
             title=exports.title(report) if report else _("Reports"),
-            national_allowed=national.may_export(me()),
+            national_allowed=can(me(), Permission.REPORT_NATIONAL, me().unit),
         ),
         status,
     )

@@ -158,6 +158,17 @@ def test_recusal_wins_over_membership(org):
     assert db.session.scalars(visible_cases(org["officer_c1"])).all() == []
 
 
+def test_only_a_reviewer_of_the_handling_unit_recuses(org):
+    from tests.conftest import make_user
+
+    case = open_case(org["officer_c1"])
+    colleague = make_user("officer.c1b", "officer", org["C1"])
+    for actor in (colleague, org["reviewer_d1"]):  # an officer of the file; a reviewer above it
+        with pytest.raises(NotPermitted):
+            service.recuse(actor, case, org["officer_c1"])
+    assert can(org["officer_c1"], Permission.CASE_READ, case)
+
+
 def test_classification_makes_an_open_case_active(org):
     case = open_case(org["officer_c1"])
     service.classify(

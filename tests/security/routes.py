@@ -74,12 +74,6 @@ DEFAULTS = {
 }
 
 
-def _may_export_nationally(user: Any) -> bool:
-    from casework.reports.national import may_export
-
-    return may_export(user)
-
-
 PUBLIC = Gate(public=True)
 SIGNED_IN = Gate(signed_in=True)
 
@@ -101,7 +95,8 @@ PORTAL = Gate(checks=(Check(P.REFERRAL_WORK), Check(P.REFERRAL_WORK, "referral",
 PORTAL_SERVICE = Gate(checks=PORTAL.checks, params=(("support_id", "referral_support"),))
 UNIT = needs(P.UNIT_MANAGE, "unit")
 USER = needs(P.USER_MANAGE, "managed_user")
-NATIONAL = needs(P.REPORT_VIEW, rule=_may_export_nationally)
+# The national export: reports at all, then the export, asked of the user's own unit.
+NATIONAL = Gate(checks=(Check(P.REPORT_VIEW), Check(P.REPORT_NATIONAL, OWN_UNIT)))
 
 # A data-subject request is shown (404 otherwise) to whoever may record, review or carry it out.
 SEES_REQUEST = Check(
@@ -116,6 +111,9 @@ FULFILS = Gate(
     params=(("request_id", "granted_request"),),
 )
 BREACH = needs(P.BREACH_MANAGE, "breach", 404)
+# A request to act, sent by the district handling `moved_case` to the own commune.
+ON_ACTION_REQUEST = (("request_id", "action_request"),)
+ANSWERS = needs(P.ACTION_REQUEST_ANSWER, "action_request", params=ON_ACTION_REQUEST)
 
 # (endpoint, method) → gate. Web first, then the API (same services, same questions).
 ROUTES: dict[tuple[str, str], Gate] = {
@@ -222,6 +220,13 @@ ROUTES: dict[tuple[str, str], Gate] = {
     ("workflow.accept_escalation", "POST"): needs(P.ESCALATION_ANSWER, "escalation"),
     ("workflow.return_escalation", "POST"): needs(P.ESCALATION_ANSWER, "escalation"),
     ("workflow.approve_closure", "POST"): needs(P.CLOSURE_DECIDE, "closure"),
+    ("workflow.ask_to_act", "GET"): needs(P.ACTION_REQUEST_SEND, "case"),
+    ("workflow.ask_to_act", "POST"): needs(P.ACTION_REQUEST_SEND, "case"),
+    ("workflow.answer_request", "GET"): ANSWERS,
+    ("workflow.answer_request", "POST"): ANSWERS,
+    ("workflow.withdraw_request", "POST"): needs(
+        P.ACTION_REQUEST_SEND, "moved_case", params=ON_ACTION_REQUEST
+    ),
     ("workflow.refuse_closure", "POST"): needs(P.CLOSURE_DECIDE, "closure"),
     # Case deadlines for case workers; for those who manage breaches, the breaches to notify.
     ("workflow.board", "GET"): needs(P.CASE_READ, otherwise=Check(P.BREACH_MANAGE)),
