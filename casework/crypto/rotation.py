@@ -3,22 +3,27 @@
 The job is resumable and safe to run while the app serves:
 - the keyring file is replaced atomically (temporary file, fsync, rename); running processes reload
   it when it changes (before each request, before wrapping a new key, and on an unknown key id);
+- one rotation at a time: a second one is refused while the first holds a lock beside the keyring
+  (released by the system when its holder dies, however it dies);
 - data keys are rewrapped in batches, one transaction each, with a compare-and-swap update (a key
   shredded or rewrapped meanwhile is left alone, a shredded key is never brought back);
 - second-factor seeds are resealed and blind indexes recomputed the same way;
 - a key is retired (removed from the keyring) only when nothing uses it any more, and only after a
   grace period, so that a request that wrapped a key just before the switch has committed.
-Killed at any point, the job is rerun: it finds the old key still in use and carries on.
+Killed at any point, the job is rerun: it finds the old key still in use and carries on (and
+removes the temporary keyring file a kill during a replacement left behind).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +38,11 @@ from casework.crypto.errors import KeyShredded
 from casework.crypto.keyring import (
     KEY_BYTES,
     Keyring,
+    KeyringError,
     MasterKey,
     RetiredSigner,
     keyring_json,
+    load_keyring,
     new_key_id,
 )
 from casework.crypto.models import DataKey
@@ -82,10 +89,14 @@ class Report:
 # --- The keyring file ---------------------------------------------------------------------------
 
 
+_TEMP_PREFIX = ".master-"
+_LOCK_NAME = ".rotate.lock"
+
+
 def write_keyring(path: Path, keyring: Keyring) -> None:
     """Replace the keyring file atomically: readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".master-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -101,6 +112,39 @@ def write_keyring(path: Path, keyring: Keyring) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def _rotation_lock(path: Path) -> Iterator[None]:
+    """Hold the lock beside the keyring file for one rotation; refuse when another holds it.
+
+    Two rotations at once would each add a key and the second file written would drop the first
+    one's key, with data keys already wrapped under it. The lock is an flock: the system releases it
+    when the process ends, even when killed, so a rerun after a kill is never refused."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path.parent / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RotationError(
+                "another `casework keys rotate` is running: wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete temporary keyring files left by a rotation killed while replacing the keyring (it
+    never renamed them: the keyring file is whole, old or new). Called under the rotation lock."""
+    leftovers = list(path.parent.glob(_TEMP_PREFIX + "*"))
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    if leftovers:
+        log.info(
+            "removed %d unfinished keyring file(s) left by an interrupted rotation", len(leftovers)
+        )
 
 
 def _keyring_path(app: Flask) -> Path:
@@ -373,11 +417,49 @@ def run(
 ) -> Report:
     """Rotate, or resume a rotation left unfinished: see the module docstring.
 
-    Commits after every batch. max_batches stops early (the tests' stand-in for a kill)."""
+    Commits after every batch. max_batches stops early, as a kill would, but politely. Refused
+    (RotationError) while another rotation runs."""
+    path = _keyring_path(app)
+    with _rotation_lock(path):
+        _remove_leftovers(path)
+        _start_from_file(app, path)
+        return _run(
+            app,
+            path,
+            actor=actor,
+            batch_size=batch_size,
+            max_batches=max_batches,
+            grace_seconds=grace_seconds,
+            progress=progress,
+            on_start=on_start,
+        )
+
+
+def _start_from_file(app: Flask, path: Path) -> None:
+    """Rotate from the keyring file as it is now, not as this process read it at start: another
+    rotation (perhaps killed) may have added a key since, which must not be dropped."""
+    try:
+        keyring = load_keyring(None, path)
+    except KeyringError as exc:
+        raise RotationError(f"the keyring file cannot be read: {exc}") from None
+    app.config["MASTER_KEYRING"] = keyring
+    datakeys.init_keyring_file(app)
+
+
+def _run(
+    app: Flask,
+    path: Path,
+    *,
+    actor: object,
+    batch_size: int,
+    max_batches: int | None,
+    grace_seconds: float,
+    progress: Progress | None,
+    on_start: Callable[[int], None] | None,
+) -> Report:
     from casework.audit import service as audit
     from casework.audit.tags import Tag
 
-    path = _keyring_path(app)
     keyring: Keyring = app.config["MASTER_KEYRING"]
     pending = pending_work(app, keyring)
     report = Report(primary=keyring.primary_id)
