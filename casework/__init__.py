@@ -115,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
     from casework.cases import timeline_views as _timeline_views  # noqa: F401 (routes)
     from casework.cases import views as _cases_views  # noqa: F401 (routes)
     from casework.cases.workflow import bp as workflow_bp
+    from casework.cases.workflow import request_views as _request_views  # noqa: F401 (routes)
     from casework.cases.workflow import views as _workflow_views  # noqa: F401 (routes)
     from casework.dataprotection import bp as dataprotection_bp
     from casework.dataprotection import views as _dataprotection_views  # noqa: F401 (routes)

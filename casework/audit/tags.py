@@ -78,6 +78,9 @@ class Tag(StrEnum):
     CLOSURE_APPROVE = "workflow:closure:approve"
     CLOSURE_REFUSE = "workflow:closure:refuse"
     CASE_REOPEN = "workflow:case:reopen"
+    ACTION_REQUEST_SEND = "workflow:action_request:send"
+    ACTION_REQUEST_ANSWER = "workflow:action_request:answer"
+    ACTION_REQUEST_WITHDRAW = "workflow:action_request:withdraw"
     DEADLINE_OVERDUE = "workflow:deadline:overdue"
     # Referrals and the partner portal.
     PARTNER_UPDATE = "admin:partner:update"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from casework.accounts.models import User
 from casework.cases import search
 from casework.cases.models import Case, Person
+from casework.db import utcnow
 from casework.extensions import db
 
 
@@ -80,7 +81,7 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
 
 def workflow(actor: User, case: Case) -> dict[str, Any]:
     """Status, deadlines and the workflow records of the case, with the steps the actor may take."""
-    from casework.cases.workflow import forms, service, timers
+    from casework.cases.workflow import forms, requests, service, timers
     from casework.cases.workflow.models import QuickReport, Transition
     from casework.policy import Permission, can
 
@@ -94,8 +95,15 @@ def workflow(actor: User, case: Case) -> dict[str, Any]:
             select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
         )
     )
+    asked = requests.of_case(case)
     return {
         "deadlines": timers.deadlines_for(case),
+        "action_requests": asked,
+        "now": utcnow(),
+        "can_ask": can(actor, Permission.ACTION_REQUEST_SEND, case)
+        and case.status != "closed"
+        and bool(requests.units_to_ask(case)),
+        "answerable": {r.id for r in asked if can(actor, Permission.ACTION_REQUEST_ANSWER, r)},
         "quick_reports": reports,
         "quick_report_required": service.quick_report_required(case),
         "escalation": service.pending_escalation(case),
@@ -111,6 +119,7 @@ def workflow(actor: User, case: Case) -> dict[str, Any]:
             "decision": forms.DecisionForm(),
             "guidance": forms.GuidanceForm(),
             "empty": forms.EmptyForm(),
+            "version": forms.VersionForm(),
         },
         "closure_labels": forms.CLOSURE_REASON_LABELS,
     }

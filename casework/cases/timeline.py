@@ -230,6 +230,28 @@ def add_action(
     return action
 
 
+def record_for_request(
+    actor: User,
+    request: object,
+    case: Case,
+    *,
+    kind: str,
+    authority: str | None,
+    occurred_at: datetime,
+    description: str,
+) -> Action:
+    """An entry recorded by a unit below the handling unit, in answer to its request to act
+    (casework.cases.workflow.requests): that request, not the case, is what permits it."""
+    require(actor, Permission.ACTION_REQUEST_ANSWER, request)
+    support.require_open(case)
+    text = _check_action(case, kind, authority, occurred_at, description)
+    action = _new_action(
+        actor, case, kind=kind, authority=authority, occurred_at=occurred_at, description=text
+    )
+    audit.record(actor, Tag.ACTION_ADD, case, action_id=str(action.id), kind=kind)
+    return action
+
+
 def superseded_by(action: Action) -> Action | None:
     return db.session.scalar(select(Action).where(Action.supersedes_id == action.id))
 

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     ESCALATION_ANSWER = "escalation:answer"
     CLOSURE_REQUEST = "closure:request"
     CLOSURE_DECIDE = "closure:decide"
+    ACTION_REQUEST_SEND = "action_request:send"  # ask a unit below that handled the case to act
+    ACTION_REQUEST_ANSWER = "action_request:answer"
     REFERRAL_SEND = "referral:send"
     # Partners (DESIGN.md §5).
     REFERRAL_WORK = "referral:work"
@@ -75,6 +77,8 @@ _OFFICER = {
     Permission.ESCALATION_REQUEST,
     Permission.CLOSURE_REQUEST,
     Permission.REFERRAL_SEND,
+    Permission.ACTION_REQUEST_SEND,
+    Permission.ACTION_REQUEST_ANSWER,
     Permission.REPORT_VIEW,
     Permission.DATA_REQUEST_RECORD,
     Permission.DATA_REQUEST_FULFIL,
@@ -170,7 +174,13 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
     from casework.accounts.models import Unit, User
     from casework.api.models import ApiToken
     from casework.cases.models import Case
-    from casework.cases.workflow.models import ClosureRequest, Escalation, Notification, QuickReport
+    from casework.cases.workflow.models import (
+        ActionRequest,
+        ClosureRequest,
+        Escalation,
+        Notification,
+        QuickReport,
+    )
     from casework.dataprotection.models import Breach, DataRequest
     from casework.referrals.models import Partner, Referral
 
@@ -194,6 +204,8 @@ def _object_allows(user: User, permission: Permission, obj: Any) -> bool:
         )
     if isinstance(obj, ClosureRequest):
         return permission == Permission.CLOSURE_DECIDE and _decides_closure(user, obj)
+    if isinstance(obj, ActionRequest):
+        return permission == Permission.ACTION_REQUEST_ANSWER and _answers_request(user, obj)
     if isinstance(obj, ApiToken):
         # A personal access token is its owner's alone: nobody else lists or revokes it.
         return permission == Permission.ACCOUNT_SELF and obj.user_id == user.id
@@ -234,6 +246,7 @@ _HANDLING_UNIT_WORK = frozenset(
         Permission.ESCALATION_REQUEST,
         Permission.CLOSURE_REQUEST,
         Permission.REFERRAL_SEND,
+        Permission.ACTION_REQUEST_SEND,
         Permission.CASE_RECUSE,  # decided by a reviewer of the handling unit
     }
 )
@@ -344,6 +357,18 @@ def _decides_closure(user: User, request: Any) -> bool:
         if not (user.unit_id == unit.id if unit.parent_id is None else _above(user, unit)):
             return False
     return True
+
+
+def _answers_request(user: User, request: Any) -> bool:
+    """Staff of the unit asked to act, while the request is open and the file still theirs to read
+    (a recusal, or the case moving away from them, ends it)."""
+    from casework.cases.models import Case
+    from casework.extensions import db
+
+    if request.status != "open" or user.unit_id != request.to_unit_id:
+        return False
+    case = db.session.get(Case, request.case_id)
+    return case is not None and _case_allows(user, Permission.CASE_READ, case)
 
 
 def _break_glass_open(user: User, case: Case) -> bool:

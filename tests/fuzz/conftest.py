@@ -14,6 +14,7 @@ from sqlalchemy import select
 from casework.cases import consent, people, support, timeline
 from casework.cases import service as cases
 from casework.cases.models import Person
+from casework.cases.workflow import requests
 from casework.cases.workflow import service as workflow
 from casework.db import utcnow
 from casework.extensions import db
@@ -85,6 +86,17 @@ def world(org):  # type: ignore[no-untyped-def]  # noqa: F811
     workflow.request_closure(officer, closing, "resolved", "She is safe now")
     escalated = open_case(officer)
     escalation = workflow.request_escalation(officer, escalated, "Needs the district")
+    moved = open_case(officer)
+    workflow.accept_escalation(
+        org["reviewer_d1"], workflow.request_escalation(officer, moved, "Needs the district")
+    )
+    asked = requests.ask(
+        org["reviewer_d1"],
+        moved,
+        unit_id=org["C1"].id,
+        what="Visit her today",
+        due_at=utcnow() + timedelta(hours=6),
+    )
     db.session.commit()
     closure = workflow.pending_closure(closing)
     return {
@@ -106,6 +118,8 @@ def world(org):  # type: ignore[no-untyped-def]  # noqa: F811
         "closure": closure,
         "escalated": escalated,
         "escalation": escalation,
+        "moved": moved,
+        "asked": asked,
     }
 
 

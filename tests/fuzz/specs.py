@@ -304,6 +304,29 @@ SPECS: list[Spec] = [
         lambda w: {"guidance": "Visit her with the police"},
     ),
     Spec(workflow.EmptyForm, "officer_c1", case_url("case", "/monitoring"), lambda w: {}),
+    Spec(
+        workflow.AskToActForm,
+        "reviewer_d1",
+        case_url("moved", "/action-requests/new"),
+        lambda w: {"unit": str(w["C1"].id), "what": "Visit her today", "due_at": local(-6)},
+    ),
+    Spec(
+        workflow.AnswerRequestForm,
+        "officer_c1",
+        lambda w: f"/action-requests/{w['asked'].id}/answer",
+        lambda w: {
+            "kind": "visit",
+            "occurred_at": local(0.1),
+            "description": "Visited; she is safe",
+            "version": w["asked"].version,
+        },
+    ),
+    Spec(
+        workflow.VersionForm,
+        "reviewer_d1",
+        lambda w: f"/action-requests/{w['asked'].id}/withdraw",
+        lambda w: {"version": w["asked"].version},
+    ),
     # --- Referrals, on both sides.
     Spec(
         referrals.ServicesForm,

@@ -111,6 +111,9 @@ FULFILS = Gate(
     params=(("request_id", "granted_request"),),
 )
 BREACH = needs(P.BREACH_MANAGE, "breach", 404)
+# A request to act, sent by the district handling `moved_case` to the own commune.
+ON_ACTION_REQUEST = (("request_id", "action_request"),)
+ANSWERS = needs(P.ACTION_REQUEST_ANSWER, "action_request", params=ON_ACTION_REQUEST)
 
 # (endpoint, method) → gate. Web first, then the API (same services, same questions).
 ROUTES: dict[tuple[str, str], Gate] = {
@@ -217,6 +220,13 @@ ROUTES: dict[tuple[str, str], Gate] = {
     ("workflow.accept_escalation", "POST"): needs(P.ESCALATION_ANSWER, "escalation"),
     ("workflow.return_escalation", "POST"): needs(P.ESCALATION_ANSWER, "escalation"),
     ("workflow.approve_closure", "POST"): needs(P.CLOSURE_DECIDE, "closure"),
+    ("workflow.ask_to_act", "GET"): needs(P.ACTION_REQUEST_SEND, "case"),
+    ("workflow.ask_to_act", "POST"): needs(P.ACTION_REQUEST_SEND, "case"),
+    ("workflow.answer_request", "GET"): ANSWERS,
+    ("workflow.answer_request", "POST"): ANSWERS,
+    ("workflow.withdraw_request", "POST"): needs(
+        P.ACTION_REQUEST_SEND, "moved_case", params=ON_ACTION_REQUEST
+    ),
     ("workflow.refuse_closure", "POST"): needs(P.CLOSURE_DECIDE, "closure"),
     # Case deadlines for case workers; for those who manage breaches, the breaches to notify.
     ("workflow.board", "GET"): needs(P.CASE_READ, otherwise=Check(P.BREACH_MANAGE)),

@@ -23,8 +23,10 @@ from casework.cases import attachments, consent, people, support, timeline
 from casework.cases import service as cases
 from casework.cases.models import Case, Person
 from casework.cases.support import local_today
+from casework.cases.workflow import requests
 from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import (
+    ActionRequest,
     ClosureRequest,
     Escalation,
     Notification,
@@ -103,6 +105,8 @@ OBJECT_MODELS: dict[str, type] = {
     "data_request": DataRequest,
     "granted_request": DataRequest,
     "breach": Breach,
+    "moved_case": Case,
+    "action_request": ActionRequest,
 }
 
 
@@ -286,6 +290,18 @@ def build(app: Any) -> World:
         description="A phone with the commune's contact list was lost at the market.",
         people_affected=3,
     )
+    # Escalated to the district, which asks the commune that handled it to act.
+    moved = _serious(officer, "Neighbours hear shouting every night.")
+    wf.accept_escalation(
+        staff["reviewer@parent"], wf.request_escalation(officer, moved, "Needs the district")
+    )
+    asked = requests.ask(
+        staff["reviewer@parent"],
+        moved,
+        unit_id=c1.id,
+        what="Visit her today and tell us how she is.",
+        due_at=utcnow() + timedelta(hours=6),
+    )
     hold = retention.set_hold(staff["reviewer@province"], case, "Court case pending", None)
     db.session.commit()
 
@@ -325,6 +341,8 @@ def build(app: Any) -> World:
         granted_request=granted.id,
         breach=breach.id,
         hold=hold.id,
+        moved_case=moved.id,
+        action_request=asked.id,
     )
     world.ids["referral_support"] = referral_service.id
     return world

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from casework.cases.timeline_forms import TIME_FORMAT, ActionForm
 from casework.cases.workflow.models import CLOSURE_REASONS
 
 CLOSURE_REASON_LABELS = {
@@ -65,3 +66,35 @@ class DecisionForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button that changes something: CSRF only."""
+
+
+class AskToActForm(FlaskForm):
+    """The handling unit asks a unit below that handled the case to do something by a time."""
+
+    unit = SelectField(
+        _l("Unit asked"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose the unit."))],
+    )
+    what = TextAreaField(
+        _l("What should be done"),
+        description=_l("For example: visit her today and tell us how she is."),
+        validators=[DataRequired(_l("Say what should be done.")), Length(max=2000)],
+    )
+    due_at = DateTimeLocalField(
+        _l("Answer by"),
+        format=TIME_FORMAT,
+        validators=[InputRequired(_l("Enter when the answer is needed."))],
+    )
+
+
+class VersionForm(FlaskForm):
+    """A button on a record that others may change: CSRF and the version it was shown at."""
+
+    version = HiddenField()
+
+
+class AnswerRequestForm(ActionForm):
+    """What the unit below did, as an entry in the case's actions, and the request's version."""
+
+    version = HiddenField()

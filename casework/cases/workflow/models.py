@@ -187,6 +187,51 @@ class ClosureRequest(db.Model):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
 
+ACTION_REQUEST_STATUSES = ("open", "done", "withdrawn")
+
+
+class ActionRequest(db.Model):
+    """The handling unit asks a unit that handled the case before (below it) to do something: a
+    visit, a talk with the family, a notification to the local police. The lower unit answers by
+    recording what it did in the case's actions."""
+
+    __tablename__ = "action_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'done', 'withdrawn')", name="known_status"),
+        CheckConstraint("from_unit_id <> to_unit_id", name="another_unit"),
+        # A unit's open requests (its board and inbox).
+        Index("ix_action_request_to_unit_status", "to_unit_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case_file.id", ondelete="RESTRICT"), index=True
+    )
+    from_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    what = EncryptedText(key_owner="case")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    # The entry in the case's actions that answers the request.
+    action_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_action.id", ondelete="RESTRICT")
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    from_unit: Mapped[Unit] = relationship(foreign_keys=[from_unit_id])
+    to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id])
+    asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
+
+
 class Notification(db.Model):
     """An in-app message to one user; its text is built from its kind and the case code only."""
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import User
 from casework.cases.models import Action, Assessment, Case, FollowUp, Support
-from casework.cases.workflow.models import QuickReport
+from casework.cases.workflow.models import ActionRequest, QuickReport
 from casework.db import utcnow
 from casework.extensions import db
 from casework.referrals.models import Referral
@@ -38,6 +38,7 @@ LABELS = {
     "quick_report": _l("Quick report to the higher level"),
     "follow_up": _l("Follow-up contact"),
     "referral_answer": _l("Partner's answer to a referral"),
+    "action_request": _l("Action asked of a unit below"),
     "data_request_ack": _l("Acknowledge a data-protection request"),
     "data_request_answer": _l("Answer a data-protection request"),
 }
@@ -108,6 +109,7 @@ class _Facts:
     follow_ups: dict[uuid.UUID, list[FollowUp]]
     quick_reports: dict[uuid.UUID, list[QuickReport]]
     referrals: dict[uuid.UUID, list[Referral]] = field(default_factory=dict)
+    action_requests: dict[uuid.UUID, list[ActionRequest]] = field(default_factory=dict)
 
 
 def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[type-arg]
@@ -132,6 +134,7 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
         _group(rows(FollowUp)),
         _group(rows(QuickReport)),
         referrals=_group(rows(Referral)),
+        action_requests=_group(rows(ActionRequest)),
     )
 
 
@@ -261,6 +264,11 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
                 referral.answered_at or referral.withdrawn_at,
                 str(referral.id),
             )
+        )
+    for asked in f.action_requests.get(case.id, []):
+        # The unit below answers by the time asked; a withdrawal ends the wait.
+        out.append(
+            Deadline(case.id, "action_request", asked.due_at, asked.answered_at, str(asked.id))
         )
     for follow_up in f.follow_ups.get(case.id, []):
         done = (

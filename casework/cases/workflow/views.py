@@ -38,6 +38,9 @@ NOTIFICATION_TEXT = {
     "closure_requested": _l("Closure requested: case %(code)s"),
     "closure_approved": _l("Closure approved: case %(code)s"),
     "closure_refused": _l("Closure refused: case %(code)s"),
+    "action_requested": _l("A higher unit asks your unit to act: case %(code)s"),
+    "action_done": _l("A unit below recorded what it did: case %(code)s"),
+    "action_withdrawn": _l("A request to act was withdrawn: case %(code)s"),
     # Referrals: staff see the case code; a partner's notifications carry no case at all.
     "referral_accepted": _l("Referral accepted: case %(code)s"),
     "referral_declined": _l("Referral declined: case %(code)s"),
