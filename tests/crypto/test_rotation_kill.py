@@ -8,7 +8,7 @@ import subprocess  # nosec B404 (the test starts the app's own command)
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,7 @@ class Child:
 
 
 @pytest.fixture
-def reader(tmp_path: Path) -> Iterator[Flask]:
+def reader(tmp_path: Path) -> Iterator[Callable[[], Flask]]:
     """A fresh app process's view: its keyring read from the file as it is now."""
     apps: list[Flask] = []
 
@@ -88,7 +88,7 @@ def reader(tmp_path: Path) -> Iterator[Flask]:
         apps.append(app)
         return app
 
-    yield make  # type: ignore[misc]
+    yield make
     for app in apps:
         with app.app_context():
             db.session.remove()
@@ -126,7 +126,10 @@ def _everything_reads(app: Flask, victims: list[uuid.UUID], notes: list[uuid.UUI
 
 
 def test_a_rotation_killed_twice_mid_batch_finishes_when_rerun(
-    capp: Flask, data: tuple[list[uuid.UUID], list[uuid.UUID]], tmp_path: Path, reader
+    capp: Flask,
+    data: tuple[list[uuid.UUID], list[uuid.UUID]],
+    tmp_path: Path,
+    reader: Callable[[], Flask],
 ) -> None:
     victims, notes = data
     old, _ = _keyring(tmp_path)
@@ -150,9 +153,7 @@ def test_a_rotation_killed_twice_mid_batch_finishes_when_rerun(
     app = reader()
     assert _keys_per_master(app) == {new: total}
     with app.app_context():
-        indexed = db.session.execute(
-            select(BIDX_KEY, func.count()).group_by(BIDX_KEY)
-        )
+        indexed = db.session.execute(select(BIDX_KEY, func.count()).group_by(BIDX_KEY))
         assert dict(indexed.all()) == {new: BATCH, old: PEOPLE - BATCH}
     _everything_reads(app, victims, notes)
 
@@ -176,7 +177,7 @@ def test_a_rotation_killed_while_replacing_the_keyring_file_finishes_when_rerun(
     capp: Flask,
     data: tuple[list[uuid.UUID], list[uuid.UUID]],
     tmp_path: Path,
-    reader,
+    reader: Callable[[], Flask],
     when: str,
 ) -> None:
     victims, notes = data
