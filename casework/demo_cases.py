@@ -14,6 +14,7 @@ from casework.accounts.models import User
 from casework.cases import consent
 from casework.cases import service as cases
 from casework.cases.models import Case
+from casework.cases.workflow import requests
 from casework.cases.workflow import service as workflow
 from casework.db import utcnow
 from casework.extensions import db
@@ -142,4 +143,27 @@ def load() -> int:
     _classify(dt, closed, "S1", "low")
     request = workflow.request_closure(dt, closed, "needs_met", "Chủ xưởng đã trả đủ lương.")
     workflow.approve_closure(_user("reviewer.kc"), request, "Đồng ý kết thúc.")
-    return 5
+
+    # 6. Taken up by the district, which asked the commune that knows the family to visit.
+    moved = _open(
+        lh,
+        72,
+        source="police",
+        types=["domestic_violence"],
+        summary="Chồng đe doạ giết, công an xã đã lập biên bản; chị đang ở nhà người quen.",
+        victim_name="Ngô Thị Duyên",
+        safe_contact="Gọi vào buổi trưa.",
+    )
+    _classify(lh, moved, "S3", "high")
+    district = _user("reviewer.vl")
+    workflow.accept_escalation(
+        district, workflow.request_escalation(lh, moved, "Đối tượng có vũ khí, cần huyện chỉ đạo.")
+    )
+    requests.ask(
+        district,
+        moved,
+        unit_id=lh.unit_id,
+        what="Đến thăm chị trong hôm nay, kiểm tra nơi ở tạm có an toàn không và báo lại.",
+        due_at=utcnow() + timedelta(hours=20),
+    )
+    return 6

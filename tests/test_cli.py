@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from casework.accounts.models import User, UserSession
 from casework.cases.models import Case
 from casework.cases.workflow import service as workflow
+from casework.cases.workflow.models import ActionRequest
 from casework.demo import DEMO_PASSWORD
 from casework.extensions import db
 from casework.referrals.models import Referral
@@ -96,9 +97,9 @@ def test_demo_loads_every_role_and_prints_the_logins(app):
     # Loading twice creates nothing new and prints the same logins.
     again = app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 0
-    assert again.output == result.output.replace("5 demo cases recorded (invented people).\n", "")
+    assert again.output == result.output.replace("6 demo cases recorded (invented people).\n", "")
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 5
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 6
 
 
 def test_demo_cases_stand_at_every_stage_of_the_workflow(app, browser):
@@ -106,20 +107,23 @@ def test_demo_cases_stand_at_every_stage_of_the_workflow(app, browser):
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     with app.app_context():
         statuses = sorted(db.session.scalars(select(Case.status)))
-        assert statuses == ["active", "active", "closed", "closure_requested", "open"]
+        assert statuses == ["active", "active", "active", "closed", "closure_requested", "open"]
         district = get_user("reviewer.vl")
         assert len(workflow.received_quick_reports(district)) == 1
         pending = [c for c in db.session.scalars(select(Case)) if workflow.pending_escalation(c)]
         assert len(pending) == 1
+        # One case moved up to the district, which asked the commune to visit.
+        (asked,) = db.session.scalars(select(ActionRequest)).all()
+        assert (asked.status, asked.to_unit_id) == ("open", get_user("officer.lh").unit_id)
         referred = db.session.scalars(select(Referral)).all()
         assert [r.status for r in referred] == ["sent"]
         lh_unit = get_user("officer.lh").unit_id
         lh_codes = set(db.session.scalars(select(Case.code).where(Case.owning_unit_id == lh_unit)))
         other_codes = set(db.session.scalars(select(Case.code))) - lh_codes
-    # The commune officer finds her unit's two cases on her list, and no other unit's.
+    # The commune officer finds her unit's three cases on her list, and no other unit's.
     assert browser.login("officer.lh", DEMO_PASSWORD).status_code == 303
     listing = browser.get("/cases/").get_data(as_text=True)
-    assert len(lh_codes) == 2 and all(code in listing for code in lh_codes)
+    assert len(lh_codes) == 3 and all(code in listing for code in lh_codes)
     assert len(other_codes) == 3 and not any(code in listing for code in other_codes)
 
 

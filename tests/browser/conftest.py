@@ -91,6 +91,8 @@ class Demo:
     reported_id: str
     escalated_code: str  # its commune asked the district to take it over
     closing_code: str  # its commune asked the district to approve its closure
+    moved_code: str  # the district took it up and asked the commune to visit
+    moved_id: str
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +105,23 @@ def demo(live_app: Flask) -> Demo:
             select(Case).join(QuickReport, QuickReport.case_id == Case.id)
         ).one()
         escalated = db.session.scalars(
-            select(Case).join(Escalation, Escalation.case_id == Case.id)
+            select(Case)
+            .join(Escalation, Escalation.case_id == Case.id)
+            .where(Escalation.status == "pending")
+        ).one()
+        moved = db.session.scalars(
+            select(Case)
+            .join(Escalation, Escalation.case_id == Case.id)
+            .where(Escalation.status == "accepted")
         ).one()
         closing = db.session.scalars(
             select(Case)
             .join(ClosureRequest, ClosureRequest.case_id == Case.id)
             .where(ClosureRequest.status == "pending")
         ).one()
-        found = Demo(reported.code, str(reported.id), escalated.code, closing.code)
+        found = Demo(
+            reported.code, str(reported.id), escalated.code, closing.code, moved.code, str(moved.id)
+        )
         db.session.remove()
     return found
 

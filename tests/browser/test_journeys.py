@@ -363,6 +363,45 @@ def test_officer_sees_her_units_cases_and_what_is_due(pages: Pages, demo: Demo) 
     pages.check("deadlines")
 
 
+def test_district_asks_the_commune_to_act_and_the_commune_answers(pages: Pages, demo: Demo) -> None:
+    page, t = pages.page, pages.t
+    pages.sign_in("reviewer.vl", DEMO_PASSWORD, code=True)
+    pages.goto(f"/cases/{demo.moved_id}", "moved-case")
+    # The demo request is listed; the district asks for one more thing.
+    expect(page.get_by_role("heading", name=t("Requests to act"))).to_be_visible()
+    page.get_by_role("link", name=t("Ask a unit below to act"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Ask a unit below to act"))
+    page.get_by_label(t("Unit asked")).select_option(label="Hội LHPN xã Lạc Hồng")
+    page.get_by_label(t("What should be done")).fill("Mời chị lên xã ký biên bản, đi cùng chị.")
+    tomorrow = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=1)
+    page.get_by_label(t("Answer by")).fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    pages.check("ask-to-act")
+    page.get_by_role("button", name=t("Send the request")).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        t("The unit was asked to act; its staff are notified.")
+    )
+    expect(page.get_by_role("main")).to_contain_text("Mời chị lên xã ký biên bản")
+    page.get_by_role("button", name=t("Sign out")).click()
+
+    pages.sign_in("officer.lh", DEMO_PASSWORD)
+    page.get_by_role("link", name=t("Inbox")).click()
+    asked = t("A higher unit asks your unit to act: case %(code)s", code=demo.moved_code)
+    page.get_by_role("button", name=asked).first.click()
+    expect(page.get_by_role("heading", name=t("Requests to act"))).to_be_visible()
+    pages.check("asked-to-act")
+    page.get_by_role("link", name=t("Answer: record what was done")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Answer a request to act"))
+    page.get_by_label(t("What was done")).select_option("visit")
+    page.get_by_label(t("Details")).fill("Đã đến nhà người quen, chị an toàn, có người ở cùng.")
+    pages.check("answer-request")
+    page.get_by_role("button", name=t("Record what was done")).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Recorded in the case's actions; the unit that asked is notified.")
+    )
+    expect(page.get_by_role("main")).to_contain_text("chị an toàn, có người ở cùng")
+    pages.check("request-answered")
+
+
 def test_reviewer_reads_the_report_of_her_province(pages: Pages) -> None:
     page, t = pages.page, pages.t
     pages.sign_in("reviewer.hy", DEMO_PASSWORD, code=True)
