@@ -139,3 +139,17 @@ def test_deadlines_check_command_notifies_once(app, org):
     assert first.exit_code == 0 and first.output.startswith("1 ")
     second = runner.invoke(args=["deadlines", "check"])
     assert second.output.startswith("0 ")
+
+
+def test_deadlines_check_warns_until_the_years_public_holidays_are_configured(app, org):
+    from casework.cases.workflow import timers
+
+    runner = app.test_cli_runner()
+    app.config["PUBLIC_HOLIDAYS"] = ["2001-01-01"]
+    with app.app_context():
+        year = timers.local_now().year
+    warned = runner.invoke(args=["deadlines", "check"])
+    assert warned.exit_code == 0 and str(year) in warned.stderr
+    app.config["PUBLIC_HOLIDAYS"] = [f"{year}-09-02"]
+    quiet = runner.invoke(args=["deadlines", "check"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

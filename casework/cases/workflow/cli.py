@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from casework.extensions import db
 
@@ -22,3 +23,15 @@ def deadlines_check() -> None:
     count = timers.notify_overdue()
     db.session.commit()
     click.echo(f"{count} overdue deadline(s) notified.")
+    year = timers.local_now().year
+    if not timers.holidays_configured(year):
+        # Counting every weekday makes working-day deadlines come earlier, never later: safe, but
+        # the administrator should enter the year's public holidays (docs/operations.md).
+        click.echo(
+            _(
+                "No public holiday is configured for %(year)d: working-day deadlines count every "
+                "weekday. Set PUBLIC_HOLIDAYS (docs/operations.md, Public holidays).",
+                year=year,
+            ),
+            err=True,
+        )

@@ -72,6 +72,15 @@ def _holidays() -> set[date]:
     return {date.fromisoformat(d) for d in current_app.config["PUBLIC_HOLIDAYS"]}
 
 
+def local_now() -> datetime:
+    return utcnow().astimezone(_tz())
+
+
+def holidays_configured(year: int) -> bool:
+    """Whether the administrator entered any public holiday of that year."""
+    return any(day.year == year for day in _holidays())
+
+
 def add_working_days(start: datetime, days: int, holidays: set[date] | None = None) -> datetime:
     """The end of the `days`-th working day after `start`, counted in local time.
 
