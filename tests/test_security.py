@@ -7,7 +7,7 @@ import re
 import pytest
 
 from casework.security import CSP, is_public_endpoint
-from tests.conftest import make_tree, make_user
+from tests.conftest import CANARY, make_tree, make_user
 
 # Endpoints that may be reached without signing in, and why.
 PUBLIC = {
@@ -138,6 +138,152 @@ def test_error_pages_reveal_nothing_internal(app, browser, status):
     assert response.status_code == status
     body = response.get_data(as_text=True)
     assert "Traceback" not in body and "werkzeug" not in body.lower()
+
+
+# What no refusal page may show: a traceback, SQL, the app's class or permission names, or the
+# name of a victim (the canary).
+INTERNALS = (
+    "Traceback",
+    'File "',
+    "sqlalchemy",
+    "sqlite3",
+    "psycopg",
+    "werkzeug",
+    "SELECT ",
+    "INSERT INTO",
+    "UPDATE ",
+    " WHERE ",
+    "NotPermitted",
+    "StaleEdit",
+    "InvalidTransition",
+    "Invalid",
+    "Throttled",
+    "DomainError",
+    "case:read",
+    CANARY,
+)
+
+
+def _refusal_world(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Two communes with an officer each, a case of C1 (victim: the canary) whose phone consent
+    has already been withdrawn."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from casework.cases import consent
+    from casework.cases.models import Person
+    from casework.db import utcnow
+    from casework.extensions import db
+    from tests.cases.conftest import open_case
+
+    with app.app_context():
+        tree = make_tree()
+        officer = make_user("officer.c1", "officer", tree["C1"])
+        make_user("officer.c2", "officer", tree["C2"])
+        case = open_case(officer, summary="Beaten by her husband last night.")
+        victim = db.session.scalar(
+            select(Person).where(Person.case_id == case.id, Person.role == "victim")
+        )
+        (given,) = consent.give_consent(
+            officer,
+            case,
+            subject=victim,
+            purposes=["contact_phone"],
+            given_by="victim",
+            method="verbal",
+            given_at=utcnow() - timedelta(minutes=5),
+        )
+        consent.withdraw_consent(officer, case, given)
+        db.session.commit()
+        return {"case": case.id, "version": case.version, "consent": given.id}
+
+
+def _other_units_case(app, browser, world):  # type: ignore[no-untyped-def]
+    browser.login("officer.c2")
+    return browser.get(f"/cases/{world['case']}")
+
+
+def _withdrawn_twice(app, browser, world):  # type: ignore[no-untyped-def]
+    browser.login("officer.c1")
+    url = f"/cases/{world['case']}/consent/{world['consent']}/withdraw"
+    return browser.post(url, {}, page=f"/cases/{world['case']}")
+
+
+def _intake_form(browser, world, **fields: str):  # type: ignore[no-untyped-def]
+    browser.login("officer.c1")
+    page = f"/cases/{world['case']}/intake"
+    form = {
+        "version": str(world["version"]),
+        "received_at": "2026-11-28T20:15",
+        "source": "victim",
+        "summary": "Beaten by her husband two nights ago.",
+        **fields,
+    }
+    return browser.post(page, form, page=page)
+
+
+def _stale_edit(app, browser, world):  # type: ignore[no-untyped-def]
+    return _intake_form(browser, world, version=str(int(world["version"]) - 1))
+
+
+def _bad_form(app, browser, world):  # type: ignore[no-untyped-def]
+    return _intake_form(browser, world, received_at="2099-01-01T10:00")
+
+
+def _throttled_sign_in(app, browser, world):  # type: ignore[no-untyped-def]
+    app.config["ADDRESS_THROTTLE_FAILURES"] = 3
+    for i in range(3):
+        assert browser.login(f"nobody{i}", "wrong password here").status_code == 401
+    return browser.login("officer.c1")
+
+
+# (how the refusal is reached, its status, what the page says in Vietnamese, the generic page?)
+# A bad form or a stale edit comes back as the form itself, the message beside it; the other
+# refusals show the generic error page.
+REFUSALS = {
+    "another unit's case": (
+        _other_units_case,
+        403,
+        ["Bạn không có quyền truy cập trang này", "Lần truy"],
+        True,
+    ),
+    "consent withdrawn twice": (
+        _withdrawn_twice,
+        409,
+        ["Dữ liệu đã bị thay đổi", "Sự đồng ý này đã được rút lại."],
+        True,
+    ),
+    "stale edit": (
+        _stale_edit,
+        409,
+        ["Người khác đã lưu dữ liệu này sau khi bạn mở."],
+        False,
+    ),
+    "bad form": (_bad_form, 422, ["Thời điểm này nằm trong tương lai."], False),
+    "throttled sign-in": (
+        _throttled_sign_in,
+        429,
+        ["Quá nhiều lần thử", "Có quá nhiều lần đăng nhập không thành công từ mạng này."],
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_refusal_pages_speak_vietnamese_and_reveal_nothing_internal(app, new_browser, refusal):
+    reach, status, says, generic = REFUSALS[refusal]
+    world = _refusal_world(app)
+    response = reach(app, new_browser(lang=None), world)
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert 'lang="vi"' in body
+    for text in says:
+        assert text in body
+    # The generic page: its title and the way home, nothing of the request.
+    assert ("Quay lại trang chủ" in body) is generic
+    leaked = [marker for marker in INTERNALS if marker in body]
+    assert leaked == []
 
 
 def test_unexpected_error_shows_a_plain_500_page(app, browser, caplog):
