@@ -53,19 +53,21 @@ def _ids(path: Path) -> set[str]:
         return {_key(m) for m in read_po(fh) if m.id}
 
 
-def problems() -> list[str]:
+def problems(translations: Path = TRANSLATIONS) -> list[str]:
+    """Every problem of the catalogues under `translations`: msgids of the sources missing from the
+    template, and missing, fuzzy or empty translations in the languages that must be complete."""
     found: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "fresh.pot"
         extract(fresh)
         current = _ids(fresh)
-    committed = _ids(TRANSLATIONS / "messages.pot")
+    committed = _ids(translations / "messages.pot")
     found += [
         f"messages.pot is out of date (run `make translations-update`): {m!r}"
         for m in sorted(current - committed)
     ]
     for lang in REQUIRED_COMPLETE:
-        with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        with (translations / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
             catalog = {_key(m): m for m in read_po(fh) if m.id}
         for msgid in sorted(current):
             message = catalog.get(msgid)
