@@ -18,7 +18,7 @@ think for an exponentially distributed time (mean --think seconds, default 5: st
 before the next click), for --duration seconds after a --ramp of sign-ins. The actions, by weight:
 
   officer   case list 30 · case file 30 · search by phone 10 · new action note 10 · (inbox 5)
-  reviewer  deadline board 35 · supervision list 25 · monthly report 25 · case file 15
+  reviewer  deadline board 35 · supervision list 25 · monthly report 25 · case summary 15
 
 Requests are measured from the first byte sent to the last byte read, per kind: count, throughput,
 p50/p95/p99/max latency and errors (any status other than the kind's expected one, or a failed
@@ -319,7 +319,8 @@ def actions(actor: Actor, rng: random.Random) -> list[tuple[str, int, str, str, 
             ("board", 35, "GET", "/deadlines", None),
             ("supervision", 25, "GET", "/cases/supervision", None),
             ("report", 25, "GET", _report_query(actor), None),
-            *([("case file", 15, "GET", f"/cases/{case}", None)] if case else []),
+            # The files of her province's communes: she reads their de-identified summaries.
+            *([("case summary", 15, "GET", f"/cases/{case}/summary", None)] if case else []),
         ]
     open_case = rng.choice(actor.open_cases) if actor.open_cases else None
     phone = rng.choice(actor.phones) if actor.phones else seeding.phone_number(rng)

@@ -90,9 +90,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, object]:
+        # The user, resolved once per page: a page asks can() of the menu and each record.
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
         return {
             "get_locale": get_locale,
-            "can": lambda permission, obj=None: can(current_user, permission, obj),
+            "can": lambda permission, obj=None: can(user, permission, obj),
             "Permission": Permission,
             "role_label": lambda code: label(ROLE_LABELS, code),
             "level_label": lambda code: label(LEVEL_LABELS, code),
