@@ -12,6 +12,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def init_app(app: Flask) -> None:
     # Importing the modules wires routes, guards and error handlers to the blueprint, once.
     from casework.api import (  # noqa: F401
+        action_requests,
         audit,
         auth,
         cases,

@@ -58,12 +58,12 @@ class Rfc3339Field(Field):
             return
         try:
             moment = datetime.fromisoformat(str(valuelist[0]).replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None:
+            # A moment at the calendar's edge (year 1 or 9999) may have no UTC equivalent.
+            self.data = moment.astimezone(UTC) if moment.tzinfo is not None else None
+        except (ValueError, OverflowError):
             self.data = None
+        if self.data is None:
             raise ValueError(_l("Give a date and time with its offset, as in RFC 3339."))
-        self.data = moment.astimezone(UTC)
 
 
 def api_fields(form: FlaskForm) -> list[Field]:

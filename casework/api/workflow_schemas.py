@@ -1,6 +1,7 @@
-"""What the workflow endpoints answer (quick reports, escalations, closure requests): each
-serialiser beside its JSON schema, registered in schemas.SCHEMAS for the OpenAPI document. None of
-them carries a victim's identity: quick reports are de-identified snapshots by design."""
+"""What the workflow endpoints answer (quick reports, escalations, closure requests, requests to
+act): each serialiser beside its JSON schema, registered in schemas.SCHEMAS for the OpenAPI
+document. Quick reports are de-identified snapshots by design; only a request to act carries case
+content (what to do), and it is answered only to those who read the full file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from typing import Any
 
 from casework.api.schemas import BOOL, INT, MOMENT, NMOMENT, NSTR, SCHEMAS, STR, UUID, _obj, _ref
 from casework.cases.models import Case
-from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
+from casework.cases.workflow.models import (
+    ACTION_REQUEST_STATUSES,
+    ActionRequest,
+    ClosureRequest,
+    Escalation,
+    QuickReport,
+)
 
 NUUID = {"type": ["string", "null"], "format": "uuid"}
 
@@ -153,4 +160,51 @@ def case_state(case: Case) -> dict[str, Any]:
         "handling_unit": case.handling_unit.code,
         "version": case.version,
         "closed": case.status == "closed",
+    }
+
+
+# --- Requests to act ---------------------------------------------------------------------------
+
+SCHEMAS["RequestToAct"] = _obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "from_unit": STR,
+        "to_unit": STR,
+        "what": STR,
+        "due_at": MOMENT,
+        "status": {"type": "string", "enum": list(ACTION_REQUEST_STATUSES)},
+        "asked_at": MOMENT,
+        "answered_at": NMOMENT,
+        "action_id": {**NUUID, "description": "The entry in the case's actions that answers it."},
+        "version": INT,
+    }
+)
+SCHEMAS["RequestToActList"] = _obj(
+    {
+        "items": {"type": "array", "items": _ref("RequestToAct")},
+        "units_to_ask": {
+            "type": "array",
+            "items": _ref("Unit"),
+            "description": "Units the caller may ask to act (`unit` of a new request): empty "
+            "unless the caller's unit handles the case.",
+        },
+    }
+)
+
+
+def action_request(r: ActionRequest) -> dict[str, Any]:
+    """A request to act as the file shows it (what to do is case content: full readers only)."""
+    return {
+        "id": str(r.id),
+        "case_id": str(r.case_id),
+        "from_unit": r.from_unit.code,
+        "to_unit": r.to_unit.code,
+        "what": r.what,
+        "due_at": _when(r.due_at),
+        "status": r.status,
+        "asked_at": _when(r.asked_at),
+        "answered_at": _when(r.answered_at),
+        "action_id": _id(r.action_id),
+        "version": r.version,
     }

@@ -23,8 +23,10 @@ from schemathesis.specs.openapi.checks import (
 from casework.cases.workflow import service as wf
 from casework.extensions import db
 from tests.api.conftest import make_token
+from tests.api.test_action_requests_api import _ask
 from tests.api.test_workflow import _closure, _escalated, _serious
 from tests.referrals.conftest import give, refer, victim_of, with_secrets
+from tests.workflow.test_action_requests import _moved_up
 
 CHECKS = [
     not_a_server_error,
@@ -52,7 +54,8 @@ QUERIES = {"/reports": {"unit": "D1"}}
 
 def _records(org, partners) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A serious case of C1 with a victim, consent, a referral to Shelter A and a quick report, and
-    an escalation and a closure request waiting for D1: the path parameters' real values."""
+    an escalation and a closure request waiting for D1, and a case moved up to D1 whose request to
+    act waits for C1: the path parameters' real values."""
     case = with_secrets(_serious(org))
     (consent,) = give(org["officer_c1"], case, "refer_shelter")
     referral = refer(org["officer_c1"], case, partners["shelter_a"])
@@ -66,6 +69,7 @@ def _records(org, partners) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "report_id": str(report.id),
         "escalation_id": str(_escalated(org).id),
         "request_id": str(_closure(org).id),
+        "action_request_id": str(_ask(org, _moved_up(org)).id),
     }
 
 
