@@ -10,6 +10,8 @@ from typing import NoReturn
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from casework.crypto.cli import keys_group
@@ -36,8 +38,26 @@ def main() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    """Say what went wrong, in the default language (Vietnamese), and exit 1 having changed nothing.
+    Messages are translated where they are made (inside the app context)."""
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(1)
+
+
+def _cannot_read(path: Path, exc: Exception) -> NoReturn:
+    _fail(
+        _(
+            "cannot read %(file)s: %(reason)s (the file must be UTF-8 text)",
+            file=str(path),
+            reason=type(exc).__name__,
+        )
+    )
+
+
+def _report_lines(errors: list[tuple[int, str]]) -> None:
+    """Every bad line of an input file, with its line number."""
+    for line, message in errors:
+        click.echo(_("line %(line)d: %(message)s", line=line, message=message), err=True)
 
 
 def _upgrade() -> None:
@@ -59,7 +79,7 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
     from casework.errors import Invalid
 
     _upgrade()
-    click.echo("Database is at the latest schema.")
+    click.echo(_("The database is at the latest schema."))
     if admin_username:
         unit = db.session.scalar(select(Unit).where(Unit.code == admin_unit))
         try:
@@ -79,7 +99,12 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
             _fail(str(exc.message))
         db.session.commit()
         click.echo(
-            f"Admin {admin_username!r} created. Temporary password (change at first sign-in): {password}"
+            _(
+                "Admin %(username)s created. Temporary password (change at first sign-in): "
+                "%(password)s",
+                username=admin_username,
+                password=password,
+            )
         )
 
 
@@ -97,22 +122,28 @@ def units_import(csv_file: Path | None, official: bool) -> None:
     from casework.accounts import units
 
     if official == (csv_file is not None):
-        _fail("give either --official or a CSV file, not both and not neither")
+        _fail(_("Give either --official or a CSV file, not both and not neither."))
     if official:
         report = units.import_official(None)
     else:
         try:
             text = csv_file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            _fail(f"cannot read {csv_file}: {type(exc).__name__} (the file must be UTF-8 text)")
+            _cannot_read(csv_file, exc)
         report = units.import_csv(None, text)
     if not report.ok:
         db.session.rollback()
-        for line, message in report.errors:
-            click.echo(f"line {line}: {message}", err=True)
-        _fail(f"{len(report.errors)} problem(s); nothing was imported")
+        _report_lines(report.errors)
+        count = len(report.errors)
+        _fail(
+            ngettext(
+                "%(num)d problem; nothing was imported",
+                "%(num)d problems; nothing was imported",
+                count,
+            )
+        )
     db.session.commit()
-    click.echo(f"{report.created} units imported.")
+    click.echo(ngettext("%(num)d unit imported.", "%(num)d units imported.", report.created))
 
 
 @units_group.command("reorganise")
@@ -126,21 +157,27 @@ def units_reorganise(mapping_file: Path, dry_run: bool) -> None:
     try:
         text = mapping_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {mapping_file}: {type(exc).__name__} (the file must be UTF-8 text)")
+        _cannot_read(mapping_file, exc)
     result = reorganise.plan(text)[0] if dry_run else reorganise.apply(text)
     if not result.ok:
         db.session.rollback()
-        for line, message in result.errors:
-            click.echo(f"line {line}: {message}", err=True)
-        _fail(f"{len(result.errors)} problem(s); nothing was changed")
+        _report_lines(result.errors)
+        count = len(result.errors)
+        _fail(
+            ngettext(
+                "%(num)d problem; nothing was changed",
+                "%(num)d problems; nothing was changed",
+                count,
+            )
+        )
     for line in result.summary():
         click.echo(line)
     if dry_run:
         db.session.rollback()
-        click.echo("Dry run: nothing was changed.")
+        click.echo(_("Dry run: nothing was changed."))
         return
     db.session.commit()
-    click.echo("Done.")
+    click.echo(_("Done."))
 
 
 @click.group("users")
@@ -177,9 +214,9 @@ def users_create(
         else None
     )
     if unit_code and unit is None:
-        _fail(f"no unit with code {unit_code!r}")
+        _fail(_("No unit has the code %(code)s.", code=unit_code))
     if partner_name and partner is None:
-        _fail("no partner organisation with that name")
+        _fail(_("No partner organisation has this name."))
     try:
         _user, password = user_admin.create_user(
             None,
@@ -193,7 +230,9 @@ def users_create(
         db.session.rollback()
         _fail(str(exc.message))
     db.session.commit()
-    click.echo(f"Created. Temporary password (change at first sign-in): {password}")
+    click.echo(
+        _("Created. Temporary password (change at first sign-in): %(password)s", password=password)
+    )
 
 
 def _user_or_fail(username: str):  # type: ignore[no-untyped-def]
@@ -204,7 +243,7 @@ def _user_or_fail(username: str):  # type: ignore[no-untyped-def]
         select(User).where(User.username == accounts.normalise_username(username))
     )
     if user is None:
-        _fail(f"no user {username!r}")
+        _fail(_("No account has the username %(username)s.", username=username))
     return user
 
 
@@ -221,7 +260,7 @@ def users_deactivate(username: str) -> None:
     except Invalid as exc:
         _fail(str(exc.message))
     db.session.commit()
-    click.echo("Deactivated; every session of the account has ended.")
+    click.echo(_("Deactivated; every session of the account has ended."))
 
 
 @users_group.command("reset-2fa")
@@ -233,7 +272,7 @@ def users_reset_2fa(username: str) -> None:
 
     user_admin.reset_second_factor(None, _user_or_fail(username))
     db.session.commit()
-    click.echo("Second factor removed; the user sets a new one at her next sign-in.")
+    click.echo(_("Second factor removed; the user sets a new one at her next sign-in."))
 
 
 @users_group.command("totp-code")
@@ -245,10 +284,10 @@ def users_totp_code(username: str) -> None:
     from casework.accounts import totp
 
     if current_app.config["ENV_NAME"] != "development":
-        _fail("only available with CASEWORK_ENV=development")
+        _fail(_("Only available with CASEWORK_ENV=development."))
     user = _user_or_fail(username)
     if not user.totp_enabled:
-        _fail("this account has no second factor")
+        _fail(_("This account has no second factor."))
     seed = accounts._seed(user)
     click.echo(totp.code_at_step(seed, totp.current_step()))
 
@@ -260,14 +299,20 @@ def demo_command() -> None:
     from casework import demo
 
     if current_app.config["ENV_NAME"] == "production":
-        _fail("the demo organisation is refused in production (set CASEWORK_ENV=development)")
+        _fail(_("The demo organisation is refused in production (set CASEWORK_ENV=development)."))
     from casework import demo_cases
 
     logins = demo.load()
     db.session.commit()
     if made := demo_cases.load():
         db.session.commit()
-        click.echo(f"{made} demo cases recorded (invented people).")
+        click.echo(
+            ngettext(
+                "%(num)d demo case recorded (invented people).",
+                "%(num)d demo cases recorded (invented people).",
+                made,
+            )
+        )
     demo.print_logins(logins)
 
 

@@ -97,7 +97,7 @@ def test_demo_loads_every_role_and_prints_the_logins(app):
     # Loading twice creates nothing new and prints the same logins.
     again = app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 0
-    assert again.output == result.output.replace("6 demo cases recorded (invented people).\n", "")
+    assert again.output == result.output.replace("Đã ghi 6 vụ việc mẫu (nhân vật hư cấu).\n", "")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Case)) == 6
 
@@ -131,3 +131,37 @@ def test_demo_is_refused_in_production(app):
     app.config["ENV_NAME"] = "production"
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 1
+
+
+def _unit_count() -> int:
+    from casework.accounts.models import Unit
+
+    return db.session.scalar(select(func.count()).select_from(Unit)) or 0
+
+
+def test_units_import_of_a_bad_file_says_so_in_vietnamese_and_imports_nothing(app, tmp_path):
+    with app.app_context():
+        make_tree()
+        before = _unit_count()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,level,parent_code\n"
+        "X1,Xã Một,commune,C1\n"  # a commune under a commune: refused
+        "C2,Xã Hai,commune,D1\n"  # the code is taken
+        "X3,,commune,D1\n",  # no name
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["units", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "dòng 3: mã C2 đã tồn tại" in result.output
+    assert "dòng 4: tên để trống hoặc dài quá 200 ký tự" in result.output
+    assert "Lỗi: 3 lỗi; không nhập đơn vị nào" in result.output
+    assert "Error" not in result.output and "problem" not in result.output
+    with app.app_context():
+        assert _unit_count() == before
+
+
+def test_units_import_without_a_file_or_official_explains_the_choice_in_vietnamese(app):
+    result = app.test_cli_runner().invoke(args=["units", "import"])
+    assert result.exit_code == 1
+    assert "Lỗi: Hãy chọn --official hoặc một tệp CSV" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import ngettext
 
 from casework.extensions import db
 
@@ -21,4 +22,8 @@ def reports_refresh() -> None:
 
     rows = summary.refresh()
     db.session.commit()
-    click.echo(f"Report summary rebuilt: {rows} rows.")
+    click.echo(
+        ngettext(
+            "Report summary rebuilt: %(num)d row.", "Report summary rebuilt: %(num)d rows.", rows
+        )
+    )

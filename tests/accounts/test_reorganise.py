@@ -76,7 +76,7 @@ def test_the_dry_run_changes_nothing_and_the_real_run_matches_it(app, org, tmp_p
     dry = _run(app, path, "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert _state() == before
-    assert "Dry run: nothing was changed." in dry.output
+    assert "Chạy thử: không có gì bị thay đổi." in dry.output
     assert (
         "C1 → C2 (effective 2025-07-01): 1 open case(s) move, 1 closed case(s) stay" in dry.output
     )
@@ -85,8 +85,8 @@ def test_the_dry_run_changes_nothing_and_the_real_run_matches_it(app, org, tmp_p
 
     real = _run(app, path)
     assert real.exit_code == 0, real.output
-    assert real.output.replace("Done.\n", "") == dry.output.replace(
-        "Dry run: nothing was changed.\n", ""
+    assert real.output.replace("Đã xong.\n", "") == dry.output.replace(
+        "Chạy thử: không có gì bị thay đổi.\n", ""
     )
     db.session.expire_all()
     c1, c2, d1, hy = (
@@ -143,6 +143,6 @@ def test_a_bad_file_reports_every_line_and_changes_nothing(app, org, tmp_path): 
     for extra in ((), ("--dry-run",)):
         result = _run(app, path, *extra)
         assert result.exit_code == 1
-        assert "line 3" in result.output and "line 4" in result.output and "line 5" in result.output
-        assert "nothing was changed" in result.output
+        assert "dòng 3" in result.output and "dòng 4" in result.output and "dòng 5" in result.output
+        assert "lỗi; không có gì bị thay đổi" in result.output
         assert _state() == before

@@ -96,7 +96,7 @@ def test_cli_import_reports_bad_lines_and_exits_nonzero(app, tmp_path: Path):
     path.write_text("code,name,level,parent_code\nHN,Hà Nội,province,NOPE\n", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["units", "import", str(path)])
     assert result.exit_code == 1
-    assert "line 2" in result.output
+    assert "dòng 2" in result.output
     with app.app_context():
         assert _count() == 1
 
@@ -108,4 +108,4 @@ def test_cli_import_of_a_good_file(app, tmp_path: Path):
     path.write_text(GOOD, encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["units", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "3 units imported" in result.output
+    assert "Đã nhập 3 đơn vị." in result.output

@@ -107,11 +107,12 @@ def test_the_command_answers_any_file_with_a_message_never_a_traceback(app, tmp_
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output
     if result.exit_code != 0:
-        assert "nothing was imported" in result.output or "cannot read" in result.output
+        # In Vietnamese, the default language: "nothing was imported" or "cannot read".
+        assert "không nhập đơn vị nào" in result.output or "không đọc được" in result.output
         with app.app_context():
             assert unit_count() == 0
     else:
-        assert "units imported" in result.output
+        assert "Đã nhập" in result.output and "đơn vị." in result.output
         with app.app_context():
             db.session.execute(Unit.__table__.delete())
             db.session.commit()
