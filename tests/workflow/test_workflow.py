@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.audit.models import AuditEvent
 from casework.cases import service as cases
@@ -13,6 +13,7 @@ from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import (
     Escalation,
     Notification,
+    QuickReport,
     QuickReportDelivery,
     Transition,
 )
@@ -56,6 +57,31 @@ def test_quick_report_reaches_the_parent_and_carries_no_names(org):
         select(Notification).where(Notification.user_id == org["reviewer_d1"].id)
     ).all()
     assert [n.kind for n in notes] == ["quick_report"]
+
+
+@pytest.mark.parametrize(
+    "situation",
+    [
+        f"{CANARY} was beaten again",
+        "Victim: canary NGUYEN  thi hoàng-yen, injured",  # the canary in another spelling
+        "Call her on +84 912.345.678 before noon",
+        "Her phone: 0912345678",
+    ],
+)
+def test_a_quick_report_naming_a_person_of_the_case_is_refused(org, situation):
+    case = _classified(org)
+    with pytest.raises(Invalid) as refused:
+        wf.send_quick_report(org["officer_c1"], case, situation)
+    assert "situation" in refused.value.fields
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(QuickReport.id))) == 0
+
+
+def test_a_quick_report_may_use_ordinary_words_that_are_also_given_names(org):
+    """Only a full name counts: "hoa" alone (flower, also a given name) is an ordinary word."""
+    case = _classified(org)
+    wf.send_quick_report(org["officer_c1"], case, "Hoa and her children are safe; 2 injuries")
+    assert db.session.scalar(select(func.count(QuickReport.id))) == 1
 
 
 def test_s4_quick_report_also_reaches_central(org):

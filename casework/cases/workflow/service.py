@@ -28,6 +28,8 @@ from casework.cases.workflow.models import (
 )
 from casework.cases.workflow.notifications import notify, reviewers_of
 from casework.cases.workflow.states import MOVABLE, move
+from casework.crypto import normalise
+from casework.crypto.fields import ERASED
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
@@ -86,6 +88,28 @@ def _snapshot(case: Case) -> str:
     )
 
 
+def _names_someone(case: Case, text: str) -> bool:
+    """Whether the text holds the full name (in any spelling: case, spaces, diacritics), the phone
+    number or the ID number of a person of the case. A de-identified report must not."""
+    words = f" {normalise.name(text) or ''} "
+    digits = "".join(ch for ch in text if ch.isdigit())
+    letters = "".join(ch for ch in text.upper() if ch.isalnum())
+    for person in case.people:
+        full_name = person.full_name
+        if isinstance(full_name, str) and full_name != ERASED:
+            folded = normalise.name(full_name)
+            if folded and " " in folded and f" {folded} " in words:
+                return True
+        phone = normalise.phone(person.phone) if isinstance(person.phone, str) else None
+        if phone and phone.lstrip("0") in digits:
+            return True
+        number = person.id_number if isinstance(person.id_number, str) else None
+        cleaned = normalise.id_number(number) if number and number != ERASED else None
+        if cleaned and len(cleaned) >= 6 and cleaned in letters:
+            return True
+    return False
+
+
 def _central(unit: Unit) -> Unit:
     chain = [unit, *unit.ancestors()]
     return chain[-1]
@@ -108,6 +132,12 @@ def send_quick_report(actor: User, case: Case, situation: str) -> QuickReport:
     if parent is None:
         raise Invalid(_l("The handling unit has no higher level to report to."))
     text = _text(situation, REASON_MAX, "situation", required=True)
+    if _names_someone(case, text or ""):
+        message = _l(
+            "Quick reports go to other units without names: the situation names a person of the "
+            "case or gives a phone or ID number of hers. Describe it without them."
+        )
+        raise Invalid(message, situation=message)
     previous = db.session.scalar(
         select(QuickReport)
         .where(QuickReport.case_id == case.id)
