@@ -259,3 +259,16 @@ def test_asked_answered_and_seen_in_the_browser(app, org, new_browser):
     assert other.get(url).status_code == 403  # as for the file itself
     after = district.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Visited; she is safe" in after
+
+
+def test_closing_the_case_ends_its_open_requests(org):
+    case = _moved_up(org)
+    asked = _ask(org, case)
+    closure = wf.request_closure(org["reviewer_d1"], case, "resolved", "She is safe")
+    wf.approve_closure(org["reviewer_hy"], closure)
+    db.session.commit()
+    db.session.refresh(asked)
+    assert asked.status == "withdrawn"
+    assert not can(org["officer_c1"], Permission.ACTION_REQUEST_ANSWER, asked)
+    (deadline,) = [d for d in timers.deadlines_for(case) if d.kind == "action_request"]
+    assert deadline.done_at is not None

@@ -21,6 +21,7 @@ from casework.cases.models import Case, Person
 from casework.cases.service import _text
 from casework.cases.workflow.models import (
     CLOSURE_REASONS,
+    ActionRequest,
     ClosureRequest,
     Escalation,
     QuickReport,
@@ -421,6 +422,18 @@ def approve_closure(actor: User, request: ClosureRequest, comment: str | None = 
     request.comment = _text(comment, REASON_MAX, "comment")
     case = db.session.get(Case, request.case_id)
     move(actor, case, "closed", reason=request.comment)
+    # Nothing more is recorded in a closed case: its open requests to act end with it.
+    db.session.execute(
+        update(ActionRequest)
+        .where(ActionRequest.case_id == case.id, ActionRequest.status == "open")
+        .values(
+            status="withdrawn",
+            answered_at=utcnow(),
+            answered_by_id=actor.id,
+            version=ActionRequest.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
     case.closed_at = utcnow()
     case.closure_outcome = request.reason
     notify([request.requested_by], "closure_approved", case, request.id)
