@@ -134,8 +134,9 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
             db.session.scalars(select(model).where(model.case_id.in_(case_ids))) if case_ids else []
         )
 
-    superseded = {a.supersedes_id for a in rows(Action) if a.supersedes_id is not None}
-    actions = [a for a in rows(Action) if a.id not in superseded]
+    every_action = list(rows(Action))
+    superseded = {a.supersedes_id for a in every_action if a.supersedes_id is not None}
+    actions = [a for a in every_action if a.id not in superseded]
     return _Facts(
         _group(actions),
         _group(rows(Support)),
