@@ -105,6 +105,8 @@ def test_pages_carry_strict_security_headers(app, browser):
         assert h["Content-Security-Policy"] == CSP
         assert "default-src 'none'" in CSP and "frame-ancestors 'none'" in CSP
         assert "unsafe-inline" not in CSP
+        # Images (the icon) come from the app itself; no data: URL can smuggle one in.
+        assert "img-src 'self';" in CSP and "data:" not in CSP
         assert h["Cache-Control"] == "no-store"
         assert h["Referrer-Policy"] == "no-referrer"
         assert h["X-Content-Type-Options"] == "nosniff"
@@ -118,6 +120,26 @@ def test_no_inline_script_or_external_origin_in_pages(app, browser):
     html = browser.get("/login").get_data(as_text=True)
     assert "<script>" not in html and " on" + "click=" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_the_icon_is_a_static_file_of_the_app_and_no_page_uses_a_data_url(app, browser):
+    with app.app_context():
+        make_user("thu", "officer", make_tree()["C1"])
+    login = browser.get("/login").get_data(as_text=True)
+    browser.login("thu")
+    home = browser.get("/").get_data(as_text=True)
+    for html in (login, home):
+        assert "data:" not in html
+        icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', html)
+        assert icon and icon.group(1).startswith("/static/favicon.svg?v=")
+    response = browser.get(icon.group(1))
+    svg = response.get_data(as_text=True)
+    response.close()  # Werkzeug streams a static file from disk until closed
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert svg.startswith("<svg ")
+    # Asked once, kept for a year like the stylesheet: later pages cost no request for it.
+    assert "immutable" in response.headers["Cache-Control"]
 
 
 def test_session_cookie_is_secure_httponly_strict(app, browser):
