@@ -86,8 +86,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
     from sqlalchemy.orm import Session
 
     from casework import policy
+    from casework.cases import rows as case_rows
 
     policy.install(Session)  # remembered access decisions end with every flush and transaction
+    case_rows.install(Session)  # so do a page's remembered case records
 
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]

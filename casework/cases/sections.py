@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from casework.accounts.models import User
+from casework.cases import rows as case_rows
 from casework.cases import search
 from casework.cases.models import Case, Person
 from casework.db import utcnow
@@ -85,11 +86,7 @@ def workflow(actor: User, case: Case) -> dict[str, Any]:
     from casework.cases.workflow.models import QuickReport, Transition
     from casework.policy import Permission, can
 
-    reports = list(
-        db.session.scalars(
-            select(QuickReport).where(QuickReport.case_id == case.id).order_by(QuickReport.number)
-        )
-    )
+    reports = sorted(case_rows.of_case(QuickReport, case.id), key=lambda r: r.number)
     history = list(
         db.session.scalars(
             select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework import audit
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases import vocab
 from casework.cases.models import Case, FollowUp, Person, Support
 from casework.cases.service import _text, check_version
@@ -228,9 +229,7 @@ class FollowUpRow:
 
 def follow_ups_of(case: Case) -> list[FollowUpRow]:
     now = utcnow()
-    rows = db.session.scalars(
-        select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.due_at, FollowUp.id)
-    )
+    rows = sorted(case_rows.of_case(FollowUp, case.id), key=lambda f: (f.due_at, f.id))
     return [FollowUpRow(f, f.status == "due" and f.due_at < now) for f in rows]
 
 
@@ -425,13 +424,7 @@ def _referrals_by_support(case: Case) -> dict[object, Referral]:
 
 
 def supports_of(case: Case) -> list[SupportRow]:
-    rows = list(
-        db.session.scalars(
-            select(Support)
-            .where(Support.case_id == case.id)
-            .order_by(Support.created_at, Support.id)
-        )
-    )
+    rows = sorted(case_rows.of_case(Support, case.id), key=lambda s: (s.created_at, s.id))
     partner_ids = {r.provider_partner_id for r in rows if r.provider_partner_id is not None}
     unit_ids = {r.provider_unit_id for r in rows if r.provider_unit_id is not None}
     partners = (

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from casework import audit
 from casework.accounts.models import User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases import support, vocab
 from casework.cases.models import Action, Assessment, Case
 from casework.cases.service import _text
@@ -145,11 +146,7 @@ class AssessmentHistory:
 def assessments_of(case: Case) -> list[AssessmentHistory]:
     """Each kind's versions, newest first."""
     by_kind = {kind: AssessmentHistory(kind) for kind in vocab.ASSESSMENT_KINDS}
-    rows = db.session.scalars(
-        select(Assessment)
-        .where(Assessment.case_id == case.id)
-        .order_by(Assessment.kind, Assessment.number.desc())
-    )
+    rows = sorted(case_rows.of_case(Assessment, case.id), key=lambda a: (a.kind, -a.number))
     for row in rows:
         by_kind.setdefault(row.kind, AssessmentHistory(row.kind)).versions.append(row)
     return list(by_kind.values())
@@ -335,12 +332,10 @@ class TimelineEntry:
 
 def timeline_of(case: Case) -> list[TimelineEntry]:
     """The timeline, newest first: each current entry with the entries it corrected."""
-    rows = list(
-        db.session.scalars(
-            select(Action)
-            .where(Action.case_id == case.id)
-            .order_by(Action.occurred_at.desc(), Action.created_at.desc())
-        )
+    rows = sorted(
+        case_rows.of_case(Action, case.id),
+        key=lambda a: (a.occurred_at, a.created_at),
+        reverse=True,
     )
     by_id = {row.id: row for row in rows}
     replaced = {row.supersedes_id for row in rows if row.supersedes_id is not None}

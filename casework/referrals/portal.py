@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from casework import audit
 from casework.accounts.models import User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases.models import Case
 from casework.db import utcnow
 from casework.extensions import db
@@ -196,13 +197,9 @@ def case_referral(actor: User, referral: Referral) -> CaseReferral:
 
 
 def referrals_of(case: Case) -> list[Referral]:
-    return list(
-        db.session.scalars(
-            select(Referral)
-            .where(Referral.case_id == case.id)
-            .order_by(Referral.sent_at.desc(), Referral.id)
-        )
-    )
+    """Newest first (ties by id)."""
+    rows = sorted(case_rows.of_case(Referral, case.id), key=lambda r: r.id)
+    return sorted(rows, key=lambda r: r.sent_at, reverse=True)
 
 
 def get_referral(case: Case, referral_id: uuid.UUID) -> Referral | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from casework import audit
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases import support, timeline
 from casework.cases.models import Case
 from casework.cases.service import _text, check_version
@@ -162,10 +163,4 @@ def withdraw(actor: User, request: ActionRequest, *, expected_version: int) -> N
 
 
 def of_case(case: Case) -> list[ActionRequest]:
-    return list(
-        db.session.scalars(
-            select(ActionRequest)
-            .where(ActionRequest.case_id == case.id)
-            .order_by(ActionRequest.asked_at.desc())
-        )
-    )
+    return sorted(case_rows.of_case(ActionRequest, case.id), key=lambda r: r.asked_at, reverse=True)

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from casework.accounts.models import User
+from casework.cases import rows as case_rows
 from casework.cases.models import Action, Assessment, Case, FollowUp, Support
 from casework.cases.workflow.models import ActionRequest, QuickReport
 from casework.db import utcnow
@@ -130,6 +131,8 @@ def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[typ
 
 def _facts(case_ids: list[uuid.UUID]) -> _Facts:
     def rows(model):  # type: ignore[no-untyped-def]
+        if len(case_ids) == 1:  # one case's file: the rows its other sections read too
+            return case_rows.of_case(model, case_ids[0])
         return (
             db.session.scalars(select(model).where(model.case_id.in_(case_ids))) if case_ids else []
         )
