@@ -34,7 +34,7 @@ from casework.crypto.fields import ERASED
 from casework.db import utcnow
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
-from casework.policy import Permission, Role, require
+from casework.policy import Permission, can, require
 
 REASON_MAX = 2000
 
@@ -202,7 +202,7 @@ def forward_quick_report(actor: User, report: QuickReport) -> QuickReportDeliver
 
 def received_quick_reports(user: User, limit: int = 50) -> list[QuickReport]:
     """Quick reports delivered to the reviewer's unit, newest first."""
-    if user.role != Role.REVIEWER or user.unit_id is None:
+    if not can(user, Permission.QUICK_REPORT_RECEIVE) or user.unit_id is None:
         return []
     return list(
         db.session.scalars(
