@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectField,
     TextAreaField,
@@ -56,9 +57,19 @@ class RequestForm(FlaskForm):
 
 
 class VersionForm(FlaskForm):
-    """A button that acts on a request as it was shown (acknowledge, erase, export)."""
+    """A button that acts on a request as it was shown (acknowledge, erase)."""
 
     version = HiddenField()
+
+
+class ExportForm(VersionForm):
+    """The access export: like every export of personal data, it needs the password again."""
+
+    current_password = PasswordField(
+        _l("Your password"),
+        description=_l("Exports need your password again."),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
+    )
 
 
 class ReviewForm(VersionForm):

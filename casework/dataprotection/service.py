@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from casework import audit
+from casework.accounts import passwords
 from casework.accounts.models import User
 from casework.audit import Tag
 from casework.cases.models import Case, Consent, Person, Relationship, Support
@@ -334,11 +335,23 @@ def export_contents(actor: User, request: DataRequest) -> Export:
     return Export(request, person, restricted, consents, support, links, utcnow())
 
 
-def export_html(actor: User, request: DataRequest, *, expected_version: int) -> str:
-    """Render the export as a print-friendly HTML file; audited, and the request is answered."""
+def export_html(actor: User, request: DataRequest, *, expected_version: int, password: str) -> str:
+    """Render the export as a print-friendly HTML file, after the password is entered again
+    (DESIGN.md §7: exports re-authenticate); audited, and the request is answered."""
     # Refused before anything about the request's state is told (a stale version included).
     require(actor, Permission.DATA_REQUEST_FULFIL, request)
     check_version(request, expected_version)
+    if not passwords.verify_password(actor.password_hash, password):
+        audit.record(
+            actor,
+            Tag.DATA_REQUEST_EXPORT,
+            request.case,
+            request_id=str(request.id),
+            outcome="refused",
+            reason="password",
+        )
+        message = _l("The password is not correct.")
+        raise Invalid(message, current_password=message)
     contents = export_contents(actor, request)
     from casework.cases import vocab as case_vocab
 

@@ -25,6 +25,7 @@ from casework.dataprotection import bp, breaches, service, vocab
 from casework.dataprotection.forms import (
     BreachForm,
     CompleteForm,
+    ExportForm,
     NotifiedForm,
     RequestForm,
     ReviewForm,
@@ -114,6 +115,7 @@ def request_page(request_id: uuid.UUID):  # type: ignore[no-untyped-def]
         vocab=vocab,
         case_vocab=case_vocab,
         action_form=VersionForm(formdata=None, version=found.version),
+        export_form=ExportForm(formdata=None, version=found.version),
         review_form=review_form,
         complete_form=CompleteForm(formdata=None, version=found.version),
     )
@@ -197,10 +199,22 @@ def erase_person(request_id: uuid.UUID):  # type: ignore[no-untyped-def]
 @bp.post("/requests/<uuid:request_id>/export")
 def export_request(request_id: uuid.UUID):  # type: ignore[no-untyped-def]
     found = _load_request(request_id)
-    form = VersionForm()
+    require(me(), Permission.DATA_REQUEST_FULFIL, found)  # before the form says anything
+    form = ExportForm()
     if not form.validate_on_submit():
-        abort(400)
-    html = service.export_html(me(), found, expected_version=version_of(form))
+        flash(" ".join(str(m) for e in form.errors.values() for m in e), "error")
+        return _back(found)
+    try:
+        html = service.export_html(
+            me(), found, expected_version=version_of(form), password=form.current_password.data
+        )
+    except StaleEdit as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return _back(found)
+    except Invalid as exc:  # the password: its refusal stays in the audit log
+        flash(str(exc.message), "error")
+        return _back(found)
     # The file name carries ids only: a person's name must not reach a download folder's list.
     name = f"data-request-{found.id}.html"
     return Response(

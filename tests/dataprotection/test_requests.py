@@ -22,7 +22,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, audit_text, make_partner, make_user
+from tests.conftest import CANARY, PASSWORD, audit_text, make_partner, make_user
 from tests.dataprotection.conftest import HUSBAND, SISTER, SISTER_PHONE
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -140,7 +140,9 @@ def test_only_a_reviewer_other_than_the_recorder_decides(app, family, org):
 def test_nothing_is_exported_before_the_review(app, family, org):
     request = _record(org["officer_c1"], family)
     with pytest.raises(NotPermitted):
-        service.export_html(org["officer_c1"], request, expected_version=request.version)
+        service.export_html(
+            org["officer_c1"], request, expected_version=request.version, password=PASSWORD
+        )
 
 
 def test_a_request_from_the_alleged_perpetrator_is_never_granted_for_the_victim(app, family, org):
@@ -182,7 +184,9 @@ def test_a_request_from_the_alleged_perpetrator_is_never_granted_for_the_victim(
     late.safety_concern = True
     db.session.commit()
     with pytest.raises(service.ReleaseRefused):
-        service.export_html(org["officer_c1"], late, expected_version=late.version)
+        service.export_html(
+            org["officer_c1"], late, expected_version=late.version, password=PASSWORD
+        )
 
 
 def test_his_own_access_export_holds_only_his_record(app, org, browser):
@@ -214,7 +218,19 @@ def test_his_own_access_export_holds_only_his_record(app, org, browser):
     db.session.commit()
     _sign_in(browser, "officer.c1")
     page = f"/data-protection/requests/{request.id}"
-    response = browser.post(f"{page}/export", {"version": str(request.version)}, page=page)
+    # Like every export, it asks for the password again: a wrong one downloads nothing.
+    refused = browser.post(
+        f"{page}/export",
+        {"version": str(request.version), "current_password": "not-her-password"},
+        page=page,
+    )
+    assert refused.status_code == 303 and "Content-Disposition" not in refused.headers
+    assert db.session.get(DataRequest, request.id).status == "approved"
+    response = browser.post(
+        f"{page}/export",
+        {"version": str(request.version), "current_password": PASSWORD},
+        page=page,
+    )
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="data-request-{request.id}.html"'
@@ -223,10 +239,15 @@ def test_his_own_access_export_holds_only_his_record(app, org, browser):
     assert HUSBAND in html
     assert CANARY not in html and REPORTER not in html and "0912 345 678" not in html
     assert "@media print" in html  # print-friendly
-    event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.tag == "dataprotection:request:export")
-    )
-    assert event is not None and event.actor_id == org["officer_c1"].id
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.tag == "dataprotection:request:export")
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.actor_id, e.outcome) for e in events] == [
+        (org["officer_c1"].id, "refused"),
+        (org["officer_c1"].id, "ok"),
+    ]
     assert HUSBAND not in audit_text() and CANARY not in audit_text()
     assert db.session.get(DataRequest, request.id).status == "completed"
 
@@ -251,7 +272,9 @@ def test_her_own_access_export_names_her_services_but_no_shelter_or_other_person
         expected_version=request.version,
     )
     db.session.commit()
-    html = service.export_html(org["officer_c1"], request, expected_version=request.version)
+    html = service.export_html(
+        org["officer_c1"], request, expected_version=request.version, password=PASSWORD
+    )
     assert CANARY in html and "0912 345 678" in html
     assert SHELTER not in html and HUSBAND not in html and SISTER not in html
 

@@ -16,9 +16,12 @@ from casework.cases import service as cases
 from casework.cases.models import Person
 from casework.cases.workflow import requests
 from casework.cases.workflow import service as workflow
+from casework.dataprotection import breaches
+from casework.dataprotection import service as data_requests
 from casework.db import utcnow
 from casework.extensions import db
 from casework.referrals import service as referrals
+from casework.retention import service as retention
 from tests.cases.conftest import open_case, org  # noqa: F401 (fixture)
 from tests.conftest import Browser, current_code, make_partner, make_user
 from tests.referrals.conftest import give, refer
@@ -99,6 +102,39 @@ def world(org):  # type: ignore[no-untyped-def]  # noqa: F811
     )
     db.session.commit()
     closure = workflow.pending_closure(closing)
+    # Data protection and retention: requests of the victim (one waiting, two granted), a lost
+    # phone in the breach register, and the province's hold on the file.
+    asked_data = {
+        kind: data_requests.record_request(
+            officer,
+            case,
+            victim,
+            kind=kind,
+            requester_relation="subject",
+            received_at=utcnow() - timedelta(minutes=30),
+            details="She asks what the Union holds about her.",
+        )
+        for kind in ("access", "rectification", "restriction")
+    }
+    for kind in ("access", "rectification"):
+        granted = asked_data[kind]
+        data_requests.review(
+            org["reviewer_d1"],
+            granted,
+            approve=True,
+            safety_concern=False,
+            note=None,
+            expected_version=granted.version,
+        )
+    breach = breaches.record_breach(
+        officer,
+        discovered_at=utcnow() - timedelta(hours=3),
+        categories=["identity"],
+        units=[org["C1"]],
+        description="A phone with the commune's contact list was lost.",
+    )
+    hold = retention.set_hold(org["reviewer_hy"], case, "Court case pending", None)
+    db.session.commit()
     return {
         **org,
         "shelter": shelter,
@@ -120,6 +156,11 @@ def world(org):  # type: ignore[no-untyped-def]  # noqa: F811
         "escalation": escalation,
         "moved": moved,
         "asked": asked,
+        "data_waiting": asked_data["restriction"],
+        "data_export": asked_data["access"],
+        "data_granted": asked_data["rectification"],
+        "breach": breach,
+        "hold": hold,
     }
 
 

@@ -141,6 +141,9 @@ class Spec:
     # Statuses that mean "done" for this form (a redirect after a change; 200 for a search page).
     done: frozenset[int] = field(default_factory=lambda: frozenset({302, 303}))
     id: str = ""
+    # Refusals beyond REFUSED that this form may meet: a step that ends its record's stage (a
+    # request carried out) is refused with 403 to every later submission, and changes nothing.
+    refused: frozenset[int] = frozenset()
 
     def name(self) -> str:
         return self.id or self.form.__name__
@@ -238,8 +241,9 @@ def judge(browser: Any, spec: Spec, url: str, form: dict[str, Any], token: str |
         k: (v[:80] + f"…({len(v)})" if isinstance(v, str) and len(v) > 80 else v)
         for k, v in form.items()
     }
-    assert status in spec.done | REFUSED | {200}, f"{spec.name()}: {status} for {shown!r}"
-    if status in REFUSED or (status == 200 and spec.method == "POST" and 200 not in spec.done):
+    refusals = REFUSED | spec.refused
+    assert status in spec.done | refusals | {200}, f"{spec.name()}: {status} for {shown!r}"
+    if status in refusals or (status == 200 and spec.method == "POST" and 200 not in spec.done):
         assert fingerprint() == before, f"{spec.name()}: refused ({status}) but stored {shown!r}"
     if status == 400:
         assert "cannot be stored" in text, f"{spec.name()}: 400 without its reason for {shown!r}"

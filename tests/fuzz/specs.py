@@ -25,13 +25,14 @@ from casework.cases.attachment_forms import AttachmentForm
 from casework.cases.search_forms import CaseSearchForm
 from casework.cases.support import local_today
 from casework.cases.workflow import forms as workflow
+from casework.dataprotection import forms as dataprotection
 from casework.dataprotection.forms import BreachForm, RequestForm
 from casework.db import utcnow
 from casework.referrals import delivery
 from casework.referrals import forms as referrals
 from casework.reports.forms import ExportForm as ReportExportForm
 from casework.reports.forms import NationalExportForm, ReportForm
-from casework.retention.forms import HoldForm
+from casework.retention.forms import HoldForm, LiftForm
 from tests.conftest import PASSWORD
 from tests.fuzz.harness import Spec
 
@@ -304,6 +305,50 @@ SPECS: list[Spec] = [
         lambda w: {"guidance": "Visit her with the police"},
     ),
     Spec(workflow.EmptyForm, "officer_c1", case_url("case", "/monitoring"), lambda w: {}),
+    # --- Data protection and retention.
+    Spec(
+        dataprotection.VersionForm,
+        "officer_c1",
+        lambda w: f"/data-protection/requests/{w['data_waiting'].id}/acknowledge",
+        lambda w: {"version": w["data_waiting"].version},
+    ),
+    Spec(
+        dataprotection.ReviewForm,
+        "reviewer_d1",
+        lambda w: f"/data-protection/requests/{w['data_waiting'].id}/review",
+        lambda w: {
+            "version": w["data_waiting"].version,
+            "decision": "refuse",
+            "note": "She is not a person of this file",
+        },
+    ),
+    Spec(
+        dataprotection.CompleteForm,
+        "officer_c1",
+        lambda w: f"/data-protection/requests/{w['data_granted'].id}/complete",
+        lambda w: {"version": w["data_granted"].version, "note": "Her date of birth corrected"},
+        refused=frozenset({403}),  # once done, the request is no longer there to carry out
+    ),
+    Spec(
+        dataprotection.ExportForm,
+        "officer_c1",
+        lambda w: f"/data-protection/requests/{w['data_export'].id}/export",
+        lambda w: {"version": w["data_export"].version, "current_password": PASSWORD},
+        done=frozenset({200, 303}),
+        refused=frozenset({403}),
+    ),
+    Spec(
+        dataprotection.NotifiedForm,
+        "auditor",
+        lambda w: f"/data-protection/breaches/{w['breach'].id}/notified",
+        lambda w: {"version": w["breach"].version, "notified_at": local(0.5)},
+    ),
+    Spec(
+        LiftForm,
+        "reviewer_hy",
+        lambda w: f"/retention/holds/{w['hold'].id}/lift",
+        lambda w: {},
+    ),
     Spec(
         workflow.AskToActForm,
         "reviewer_d1",
