@@ -100,7 +100,7 @@ ROLE_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.QUICK_REPORT_RECEIVE,
             Permission.ESCALATION_ANSWER,
             Permission.CLOSURE_DECIDE,
-            Permission.AUDIT_READ,  # the "who has seen this file" view of her own cases
+            Permission.AUDIT_READ,  # her subtree's audit events (scopes.visible_audit_events)
             Permission.DATA_REQUEST_REVIEW,
             Permission.REPORT_SUBTREE,
             Permission.REPORT_NATIONAL,
@@ -441,9 +441,6 @@ def _case_allows(user: User, permission: Permission, case: Case) -> bool:
         )
     if permission == Permission.CASE_HOLD:
         return _supervises(user, case) and _sets_holds(user)
-    if permission == Permission.AUDIT_READ:
-        # "Who has seen this file": for the reviewers of the units that hold it.
-        return member and user.role == Role.REVIEWER
     return False
 
 

@@ -189,9 +189,14 @@ def _case_records() -> tuple[Any, ...]:
     """Records of a case that audit events name by their own id (every other case event names the
     case file itself)."""
     from casework.cases.models import Attachment
-    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
+    from casework.cases.workflow.models import (
+        ActionRequest,
+        ClosureRequest,
+        Escalation,
+        QuickReport,
+    )
 
-    return (Attachment, QuickReport, Escalation, ClosureRequest)
+    return (Attachment, QuickReport, Escalation, ClosureRequest, ActionRequest)
 
 
 def visible_audit_events(user: User | None) -> Any:

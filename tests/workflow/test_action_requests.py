@@ -272,3 +272,29 @@ def test_closing_the_case_ends_its_open_requests(org):
     assert not can(org["officer_c1"], Permission.ACTION_REQUEST_ANSWER, asked)
     (deadline,) = [d for d in timers.deadlines_for(case) if d.kind == "action_request"]
     assert deadline.done_at is not None
+
+
+def test_the_requests_audit_events_are_seen_by_the_reviewers_above_and_no_other(org):
+    from casework.audit.models import AuditEvent
+    from casework.policy.scopes import visible_audit_events
+
+    # The province takes over a commune's case and asks that commune to act: the district between
+    # them sees the request's event though its actor is none of the district's staff.
+    case = open_case(org["officer_c1"])
+    wf.take_over(org["reviewer_hy"], case, "Media attention")
+    asked = requests.ask(
+        org["reviewer_hy"],
+        case,
+        unit_id=org["C1"].id,
+        what=WHAT,
+        due_at=utcnow() + timedelta(hours=6),
+    )
+    db.session.commit()
+
+    def tags(user):  # type: ignore[no-untyped-def]
+        seen = visible_audit_events(user).where(AuditEvent.object_id == str(asked.id))
+        return [e.tag for e in db.session.scalars(seen)]
+
+    sent = ["workflow:action_request:send"]
+    assert tags(org["reviewer_d1"]) == tags(org["reviewer_hy"]) == sent
+    assert tags(org["reviewer_d2"]) == []
