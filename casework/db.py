@@ -174,13 +174,17 @@ def _info_of(connection: Any) -> dict[Any, Any] | None:
         return None
 
 
-def driver_execute(conn: Any, statement: str, params: Any = ()) -> Any:
+def driver_execute(conn: Any, statement: str, params: Any = (), cursor: Any = None) -> Any:
     """Run one statement on the connection's own driver cursor, in its transaction; returns the
-    cursor. For statements on every request's path (BEGIN, the audit append), where SQLAlchemy's
+    cursor. For statements on every request's path (the audit append), where SQLAlchemy's
     execution machinery cost more than the statement. Driver errors come out as SQLAlchemy's
-    (OperationalError and the rest), as from any other statement."""
+    (OperationalError and the rest), as from any other statement, and close the cursor.
+
+    cursor: one this function returned for the same connection, run again (a new one by default).
+    """
     dialect = conn.dialect
-    cursor = conn.connection.driver_connection.cursor()
+    if cursor is None:
+        cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(statement, params)
     except dialect.loaded_dbapi.Error as exc:
@@ -213,33 +217,38 @@ def configure_sqlite(engine: Any) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
-        info = conn.connection.info
+    # BEGIN IMMEDIATE is the dialect's own begin, not a "begin" event: with no engine event
+    # listened for, SQLAlchemy skips its event dispatch on every transaction, and a refused BEGIN
+    # raises SQLAlchemy's error (its rollback gives the gate back). The "commit" and "rollback"
+    # events would come before the database has done it: the gate is let go after the dialect's
+    # own call instead. A failed COMMIT leaves the transaction open, and the gate with it, to the
+    # ROLLBACK that follows. The DB-API connection is called directly, not through the pool's
+    # proxy, which finds commit() and rollback() only after a failed attribute lookup.
+    dialect = engine.dialect
+    plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_begin(dbapi_connection):  # type: ignore[no-untyped-def]
+        info = dbapi_connection.info
         gate.enter(info)
         try:
-            driver_execute(conn, "BEGIN IMMEDIATE")
+            dbapi_connection.dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
             gate.leave(info)
             raise
 
-    # The "commit" and "rollback" events come before the database has done it: the gate is let go
-    # after the dialect's own call instead. A failed COMMIT leaves the transaction open, and the
-    # gate with it, to the ROLLBACK that follows.
-    dialect = engine.dialect
-    plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
-
     def do_commit(dbapi_connection):  # type: ignore[no-untyped-def]
-        plain_commit(dbapi_connection)
-        gate.leave(_info_of(dbapi_connection))
+        plain_commit(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        if gate.held:  # else no connection holds it, this one neither
+            gate.leave(_info_of(dbapi_connection))
 
     def do_rollback(dbapi_connection):  # type: ignore[no-untyped-def]
         try:
-            plain_rollback(dbapi_connection)
+            plain_rollback(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
         finally:
-            gate.leave(_info_of(dbapi_connection))
+            if gate.held:
+                gate.leave(_info_of(dbapi_connection))
 
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+    dialect.do_begin, dialect.do_commit, dialect.do_rollback = do_begin, do_commit, do_rollback
 
     # A connection invalidated or closed in the middle of a transaction gives the gate back.
     @event.listens_for(engine, "invalidate")

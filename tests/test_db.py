@@ -3,13 +3,15 @@ failing with SQLAlchemy's errors."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy import exc, func, select
 
 from casework import audit
 from casework.audit import Tag
 from casework.audit.models import AuditEvent
-from casework.db import driver_execute
+from casework.db import BUSY_TIMEOUT_MS, driver_execute, writer_gate
 from casework.extensions import db
 
 
@@ -35,3 +37,24 @@ def test_an_append_rolled_back_with_its_transaction_leaves_no_event(ctx):  # typ
     audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
     db.session.commit()
     assert db.session.scalar(select(AuditEvent.seq)) == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_begin_sqlite_refuses_raises_sqlalchemy_error_and_lets_the_next_writer_in(ctx):  # type: ignore[no-untyped-def]
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)  # another process, say
+    other.execute("BEGIN IMMEDIATE")
+    conn = db.engine.connect()
+    driver = conn.connection.dbapi_connection
+    driver.execute("PRAGMA busy_timeout=50")
+    try:
+        with pytest.raises(exc.OperationalError):
+            conn.begin()
+        assert not writer_gate(db.engine).held
+    finally:
+        other.rollback()
+        other.close()
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.close()
+    audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
+    db.session.commit()
+    assert _events() == 1

@@ -147,14 +147,20 @@ def make_checkpoint(event: ChainRow) -> AuditCheckpoint:
     return AuditCheckpoint(**values)
 
 
+_SPANS: dict[float, timedelta] = {}  # the time between checkpoints, by its minutes (made once)
+
+
 def due(seq: int, last_at: datetime | None) -> bool:
     """A checkpoint is due every 1,000 events, and at the first event 10 minutes after the last one
     (last_at: when the latest checkpoint was signed, None when there is none yet)."""
-    every = current_app.config.get("AUDIT_CHECKPOINT_EVERY", EVERY_EVENTS)
-    if seq % every == 0 or last_at is None:
+    config = current_app.config
+    if seq % config.get("AUDIT_CHECKPOINT_EVERY", EVERY_EVENTS) == 0 or last_at is None:
         return True
-    minutes = current_app.config.get("AUDIT_CHECKPOINT_MINUTES", EVERY_MINUTES)
-    return utcnow() - last_at >= timedelta(minutes=minutes)
+    minutes = config.get("AUDIT_CHECKPOINT_MINUTES", EVERY_MINUTES)
+    span = _SPANS.get(minutes)
+    if span is None:
+        span = _SPANS[minutes] = timedelta(minutes=minutes)
+    return utcnow() - last_at >= span
 
 
 def latest() -> AuditCheckpoint | None:

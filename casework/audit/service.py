@@ -12,7 +12,8 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import g, has_request_context, request
@@ -32,31 +33,40 @@ DOMAIN = b"casework/audit/v1\x00"
 
 _NOTHING = (0).to_bytes(4, "big")
 _SIZES = [n.to_bytes(4, "big") for n in range(256)]
+_sha256 = hashlib.sha256
 
 
 def event_hash(event: AuditEvent | ChainRow) -> bytes:
     """Domain-separated SHA-256 over a length-prefixed encoding of every field and the previous hash.
 
-    Each field is its text in UTF-8 (nothing for None) after a 4-byte big-endian length. Written as
-    one join rather than a call per field: verification runs this ten million times.
+    Each field is its text in UTF-8 (nothing for None) after a 4-byte big-endian length.
     """
-    out = [DOMAIN, event.prev_hash]
+    return _digest(
+        event.prev_hash,
+        (
+            event.seq,
+            event.at.isoformat(timespec="microseconds"),
+            event.actor_id,
+            event.actor_unit_id,
+            event.actor_partner_id,
+            event.actor_role,
+            event.tag,
+            event.object_type,
+            event.object_id,
+            event.outcome,
+            event.request_id,
+            event.client_address,
+            event.details,
+        ),
+    )
+
+
+def _digest(prev_hash: bytes, values: tuple[Any, ...]) -> bytes:
+    """event_hash of the fields in chain order, the time already as isoformat() text. Written as one
+    join rather than a call per field: verification runs this ten million times."""
+    out = [DOMAIN, prev_hash]
     add = out.append
-    for value in (
-        event.seq,
-        event.at.isoformat(timespec="microseconds"),
-        event.actor_id,
-        event.actor_unit_id,
-        event.actor_partner_id,
-        event.actor_role,
-        event.tag,
-        event.object_type,
-        event.object_id,
-        event.outcome,
-        event.request_id,
-        event.client_address,
-        event.details,
-    ):
+    for value in values:
         if value is None:
             add(_NOTHING)
             continue
@@ -64,7 +74,7 @@ def event_hash(event: AuditEvent | ChainRow) -> bytes:
         size = len(raw)
         add(_SIZES[size] if size < 256 else size.to_bytes(4, "big"))
         add(raw)
-    return hashlib.sha256(b"".join(out)).digest()
+    return _sha256(b"".join(out)).digest()
 
 
 class ChainRow(NamedTuple):
@@ -88,6 +98,19 @@ class ChainRow(NamedTuple):
 
 
 _COLUMNS = ChainRow._fields
+# The columns that may hold nothing (None), in chain order; every other one always holds a value.
+_NULLABLE = (
+    "actor_id",
+    "actor_unit_id",
+    "actor_partner_id",
+    "actor_role",
+    "object_type",
+    "object_id",
+    "request_id",
+    "client_address",
+)
+_new_row = tuple.__new__  # builds a ChainRow without namedtuple's Python-level __new__
+_encode_details = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=list).encode
 
 
 @dataclass(frozen=True)
@@ -96,17 +119,85 @@ class _Driver:
 
     Driver SQL on the session connection's own cursor, not Core nor exec_driver_sql: an append is
     on every request's path, and compiling, processing parameters and building results took over
-    half its CPU time. The converters are SQLAlchemy's
-    own for the column type, so the stored time is exactly what the ORM would write.
+    half its CPU time. The converters give exactly what SQLAlchemy's own for the column type give,
+    so the stored time is what the ORM would write.
+
+    On SQLite the insert names only the columns that hold a value (the others are NULL all the
+    same) and passes the hashes as bytearray (stored as the same BLOB): pysqlite looks for an
+    adapter for every parameter that is not an int, float, str or bytearray, and each search raises
+    and clears an AttributeError, which cost more than the rest of the insert's binding.
     """
 
     head: str
     insert: str
-    time_to_db: Callable[[Any], Any]
+    sqlite: bool
+    time_to_db: Callable[[datetime, str], Any]  # (the time, its isoformat() text) → stored value
     time_from_db: Callable[[Any], Any]
+    inserts: dict[tuple[bool, ...], tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]]
+    last_checkpoint: list[tuple[Any, Any]]  # one entry: the stored time last read, and its value
+
+    def sqlite_insert(self, nothing: tuple[bool, ...]) -> tuple[str, Callable[[Any], Any]]:
+        """The insert without the nullable columns marked as holding nothing, and the getter of
+        its parameters (a tuple: seq, at, tag, outcome, details and the hashes are always kept)
+        from the full row."""
+        known = self.inserts.get(nothing)
+        if known is None:
+            absent = {name for name, none in zip(_NULLABLE, nothing, strict=True) if none}
+            kept = [i for i, name in enumerate(_COLUMNS) if name not in absent]
+            names = ", ".join(_COLUMNS[i] for i in kept)
+            marks = ", ".join(["?"] * len(kept))
+            sql = f"INSERT INTO audit_event ({names}) VALUES ({marks})"  # noqa: S608  # nosec B608
+            known = self.inserts[nothing] = (sql, itemgetter(*kept))
+        return known
+
+    def checkpoint_time(self, stored: Any) -> Any:
+        """The last checkpoint's time as a datetime (converted once while it stays the same)."""
+        last = self.last_checkpoint[0]
+        if last[0] != stored:
+            last = (stored, self.time_from_db(stored))
+            self.last_checkpoint[0] = last
+        return last[1]
 
 
 _DRIVERS: dict[str, _Driver] = {}
+_SAMPLE_TIMES = (
+    datetime(2026, 12, 7, 10, 14, 51, 123456, tzinfo=UTC),
+    datetime(1999, 1, 2, 3, 4, 5, tzinfo=UTC),
+    datetime(2031, 10, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+
+
+def _utc_text(at: datetime) -> str:
+    """at.isoformat(timespec="microseconds"), the form the hash takes, written out directly for a
+    UTC time (a third cheaper than isoformat(), which formats the zone's offset each time)."""
+    if at.tzinfo is not UTC:
+        return at.isoformat(timespec="microseconds")
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (  # noqa: UP031 (faster than format specs)
+        at.year,
+        at.month,
+        at.day,
+        at.hour,
+        at.minute,
+        at.second,
+        at.microsecond,
+    )
+
+
+def _sqlite_text(text: str) -> str:
+    """SQLite's stored text of a UTC time, cut from its isoformat() text
+    ("YYYY-MM-DDTHH:MM:SS.ffffff+00:00" → "YYYY-MM-DD HH:MM:SS.ffffff")."""
+    return text[:10] + " " + text[11:26]
+
+
+def _time_to_db(dialect: Any, processor: Callable[[Any], Any]) -> Callable[[datetime, str], Any]:
+    """The time converter: on SQLite, for a UTC time, the text cut from the isoformat() text
+    already made for the hash, when that is exactly what SQLAlchemy's converter writes; else
+    SQLAlchemy's converter."""
+    if dialect.name == "sqlite" and all(
+        _sqlite_text(at.isoformat(timespec="microseconds")) == processor(at) for at in _SAMPLE_TIMES
+    ):
+        return lambda at, text: _sqlite_text(text) if at.tzinfo is UTC else processor(at)
+    return lambda at, _text: processor(at)
 
 
 def _driver(dialect: Any) -> _Driver:
@@ -127,8 +218,11 @@ def _driver(dialect: Any) -> _Driver:
             f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) "  # noqa: S608 (fixed names)  # nosec B608
             f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
         ),
-        time_to_db=to_db,
+        sqlite=dialect.name == "sqlite" and mark == "?",
+        time_to_db=_time_to_db(dialect, to_db),
         time_from_db=from_db,
+        inserts={},
+        last_checkpoint=[(None, None)],
     )
     _DRIVERS[dialect.name] = driver
     return driver
@@ -155,39 +249,75 @@ def record(
     for key, value in details.items():
         if not isinstance(value, (int, str, bool, list, tuple, type(None))):
             raise TypeError(f"audit detail {key!r} must be an id, a field name or a list of them")
+    tag_value = tag._value_ if type(tag) is Tag else Tag(tag)._value_
     if obj is not None:
         object_type = object_type or type(obj).__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    conn = db.session.connection()
-    driver = _driver(conn.dialect)
-    if conn.dialect.name == "postgresql":
-        driver_execute(conn, _LOCK).close()
-    cursor = driver_execute(conn, driver.head)
-    head = cursor.fetchone()
-    cursor.close()
-    in_request = has_request_context()
-    unsigned = ChainRow(
-        seq=(head[0] + 1) if head else 1,
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_unit_id=getattr(actor, "unit_id", None),
-        actor_partner_id=getattr(actor, "partner_id", None),
+    if actor is None:
+        actor_id = actor_unit_id = actor_partner_id = actor_role = None
+    else:
+        actor_id = getattr(actor, "id", None)
+        actor_unit_id = getattr(actor, "unit_id", None)
+        actor_partner_id = getattr(actor, "partner_id", None)
         # Nothing is stored as None, never as an empty string: the hash encodes both alike, so the
         # verifier treats an empty string as an edit.
-        actor_role=getattr(actor, "role", None) or None,
-        tag=Tag(tag).value,
-        object_type=object_type or None,
-        object_id=None if object_id is None or object_id == "" else str(object_id),
-        outcome=outcome,
-        request_id=(g.get("request_id") or None) if in_request else None,
-        client_address=(request.remote_addr or None) if in_request else None,
-        details=json.dumps(details, sort_keys=True, separators=(",", ":"), default=list),
-        prev_hash=bytes(head[1]) if head else GENESIS,
-        hash=b"",
-    )
-    event = unsigned._replace(hash=event_hash(unsigned))
-    driver_execute(conn, driver.insert, (event[0], driver.time_to_db(event.at), *event[2:])).close()
-    last_checkpoint = driver.time_from_db(head[2]) if head else None
-    if checkpoints.due(event.seq, last_checkpoint):
+        actor_role = getattr(actor, "role", None) or None
+    if has_request_context():
+        request_id = g.get("request_id") or None
+        client_address = request.remote_addr or None
+    else:
+        request_id = client_address = None
+    conn = db.session.connection()
+    dialect = conn.dialect
+    driver = _DRIVERS.get(dialect.name) or _driver(dialect)
+    # One driver cursor for the append's statements (a failing one closes it).
+    cursor = driver_execute(conn, _LOCK) if dialect.name == "postgresql" else None
+    cursor = driver_execute(conn, driver.head, (), cursor)
+    try:
+        head = cursor.fetchone()
+        seq = (head[0] + 1) if head else 1
+        at = utcnow()
+        at_text = _utc_text(at)
+        prev_hash = bytes(head[1]) if head else GENESIS
+        fields = (  # as hashed: the time as its isoformat() text
+            seq,
+            at_text,
+            actor_id,
+            actor_unit_id,
+            actor_partner_id,
+            actor_role,
+            tag_value,
+            object_type or None,
+            None if object_id is None or object_id == "" else str(object_id),
+            outcome,
+            request_id,
+            client_address,
+            _encode_details(details) if details else "{}",
+        )
+        digest = _digest(prev_hash, fields)
+        event: ChainRow = _new_row(ChainRow, (seq, at, *fields[2:], prev_hash, digest))
+        stored = (seq, driver.time_to_db(at, at_text), *fields[2:])
+        if driver.sqlite:
+            sql, values = driver.sqlite_insert(
+                (
+                    actor_id is None,
+                    actor_unit_id is None,
+                    actor_partner_id is None,
+                    actor_role is None,
+                    fields[7] is None,
+                    fields[8] is None,
+                    request_id is None,
+                    client_address is None,
+                )
+            )
+            driver_execute(
+                conn, sql, values((*stored, bytearray(prev_hash), bytearray(digest))), cursor
+            )
+        else:
+            driver_execute(conn, driver.insert, (*stored, prev_hash, digest), cursor)
+    finally:
+        cursor.close()
+    last_checkpoint = driver.checkpoint_time(head[2]) if head else None
+    if checkpoints.due(seq, last_checkpoint):
         checkpoints.make_checkpoint(event)
     return event

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+from flask import Flask, g
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -12,7 +15,7 @@ from sqlalchemy import select
 from casework import audit
 from casework.audit import Tag
 from casework.audit.models import AuditEvent
-from casework.audit.service import DOMAIN, GENESIS, event_hash
+from casework.audit.service import DOMAIN, GENESIS, _utc_text, event_hash
 from casework.audit.verify import ChainRow, fetch_rows, verify_rows
 from casework.extensions import db
 
@@ -118,3 +121,40 @@ def test_details_must_be_ids_or_field_names(ctx):
 
     with pytest.raises(TypeError):
         audit.record(None, Tag.KEYS_INIT, note={"name": "x"})
+
+
+@given(at=st.datetimes(timezones=st.just(UTC)))
+def test_the_time_is_hashed_as_isoformat_writes_it(at):
+    assert _utc_text(at) == at.isoformat(timespec="microseconds")
+
+
+def test_record_stores_exactly_what_the_orm_would_write_whichever_fields_are_empty(app: Flask):
+    """Every mix of empty and filled columns: the raw row holds the returned event, the time in
+    SQLAlchemy's own form for the column, nothing as NULL and the hashes as 32 bytes."""
+    officer = SimpleNamespace(id=42, unit_id=7, partner_id=3, role="officer")
+    nobody = SimpleNamespace(id=None, unit_id=None, partner_id=None, role="")
+    events = []
+    with app.app_context():
+        for actor, obj_id, in_request in itertools.product(
+            (None, officer, nobody), (None, "6f1c2d9e"), (False, True)
+        ):
+            if in_request:
+                with app.test_request_context(environ_base={"REMOTE_ADDR": "10.1.2.3"}):
+                    g.request_id = "0123456789abcdef"
+                    events.append(audit.record(actor, Tag.KEYS_INIT, object_id=obj_id, n=1))
+            else:
+                events.append(audit.record(actor, Tag.KEYS_INIT, object_type="case", n=[1, 2]))
+            db.session.commit()
+        dialect = db.engine.dialect
+        time_type = AuditEvent.__table__.c.at.type.dialect_impl(dialect)
+        to_db = time_type.bind_processor(dialect) or (lambda v: v)
+        rows = fetch_rows()
+        assert len(rows) == len(events) == 12
+        for row, event in zip(rows, events, strict=True):
+            assert row[0] == event.seq
+            assert row[1] == to_db(event.at)
+            assert tuple(row[2:13]) == tuple(event[2:13])
+            assert (bytes(row[13]), bytes(row[14])) == (event.prev_hash, event.hash)
+        assert (rows[-1][10], rows[-1][11]) == ("0123456789abcdef", "10.1.2.3")
+        assert rows[-1][2:6] == (None, None, None, None)  # nobody: all four nothing
+        assert verify_rows(rows).ok
