@@ -324,11 +324,12 @@ BOARD_CASES_MAX = 2000
 def board(user: User) -> list[tuple[Case, Deadline]]:
     """The deadlines board: due and overdue items of the unit's cases; for reviewers, the whole
     subtree (the web page and the API both show this)."""
-    from casework.policy import Permission, Role, require
+    from casework.policy import Permission, can, require
     from casework.policy.scopes import supervised_cases, visible_cases
 
     require(user, Permission.CASE_READ)
-    stmt = supervised_cases(user) if user.role == Role.REVIEWER else visible_cases(user)
+    supervises = can(user, Permission.CASE_SUPERVISE)
+    stmt = supervised_cases(user) if supervises else visible_cases(user)
     cases = list(db.session.scalars(stmt.where(Case.status != "closed").limit(BOARD_CASES_MAX)))
     # Data-subject requests run on closed cases too (erasure is often asked after closure).
     from casework.dataprotection import service as data_requests
