@@ -129,6 +129,25 @@ def test_deadline_board_shows_overdue_items_of_the_unit(app, org, browser):
     assert late.code in board and "OVERDUE" in board and other.code not in board
 
 
+def test_a_long_board_shows_the_most_urgent_items_and_says_how_many_there_are(
+    app, org, browser, monkeypatch
+):
+    from casework.cases.workflow import views
+
+    older = open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=9)
+    )
+    newer = open_case(
+        org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=2)
+    )
+    monkeypatch.setattr(views, "BOARD_SHOWN", 1)
+    _sign_in(browser, "officer.c1")
+    board = browser.get("/deadlines").get_data(as_text=True)
+    # Each case has one overdue item (the commune chair's 1-hour deadline): the older one shows.
+    assert older.code in board and newer.code not in board
+    assert "The 1 most urgent of 2 items are shown." in board
+
+
 def test_deadlines_check_command_notifies_once(app, org):
     open_case(
         org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=5)

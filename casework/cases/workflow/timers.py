@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import User
 from casework.cases import rows as case_rows
-from casework.cases.models import Action, Assessment, Case, FollowUp, Support
+from casework.cases.models import Action, Assessment, Case, CaseType, FollowUp, Support
 from casework.cases.workflow.models import ActionRequest, QuickReport
 from casework.db import utcnow
 from casework.extensions import db
@@ -120,6 +120,8 @@ class _Facts:
     quick_reports: dict[uuid.UUID, list[QuickReport]]
     referrals: dict[uuid.UUID, list[Referral]] = field(default_factory=dict)
     action_requests: dict[uuid.UUID, list[ActionRequest]] = field(default_factory=dict)
+    # Each case's type codes, read in one query for a batch (None: from each case itself).
+    types: dict[uuid.UUID, set[str]] | None = None
 
 
 def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[type-arg]
@@ -140,6 +142,12 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
     every_action = list(rows(Action))
     superseded = {a.supersedes_id for a in every_action if a.supersedes_id is not None}
     actions = [a for a in every_action if a.id not in superseded]
+    types: dict[uuid.UUID, set[str]] | None = None
+    if len(case_ids) > 1:  # a board: not one lazy load per case
+        types = defaultdict(set)
+        codes = select(CaseType.case_id, CaseType.code).where(CaseType.case_id.in_(case_ids))
+        for case_id, code in db.session.execute(codes):
+            types[case_id].add(code)
     return _Facts(
         _group(actions),
         _group(rows(Support)),
@@ -148,6 +156,7 @@ def _facts(case_ids: list[uuid.UUID]) -> _Facts:
         _group(rows(QuickReport)),
         referrals=_group(rows(Referral)),
         action_requests=_group(rows(ActionRequest)),
+        types=types,
     )
 
 
@@ -157,18 +166,18 @@ SEXUAL_ASSAULT_TYPES = frozenset({"child_abuse.sexual", "domestic_violence.force
 SEXUAL_ASSAULT_GBV = frozenset({"rape", "sexual_assault"})
 
 
-def needs_medical_referral(case: Case) -> bool:
+def needs_medical_referral(case: Case, types: set[str] | None = None) -> bool:
     return bool(
         case.sexual_violence
         or case.gbv_type in SEXUAL_ASSAULT_GBV
-        or SEXUAL_ASSAULT_TYPES & set(case.type_codes)
+        or SEXUAL_ASSAULT_TYPES & (set(case.type_codes) if types is None else types)
     )
 
 
 def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
     out: list[Deadline] = []
     start = case.received_at
-    types = set(case.type_codes)
+    types = set(case.type_codes) if f.types is None else f.types.get(case.id, set())
     actions = f.actions.get(case.id, [])
 
     def acted(
@@ -242,7 +251,7 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
             ]
         )
         out.append(Deadline(case.id, "contact_ban_ends", ends, done, str(ban.id)))
-    if needs_medical_referral(case):
+    if needs_medical_referral(case, types):
         # Medical care given, or a referral asking for it that was not declined or withdrawn.
         medical = _first(
             [
