@@ -152,6 +152,8 @@ def prepare(url: str, keyring: Path, args: argparse.Namespace) -> list[Actor]:
                     user, totp.code_at_step(seed_, totp.current_step() - 1)
                 )
                 db.session.commit()
+            # A reused database keeps each reviewer where an earlier run put her.
+            province = units[user.unit_id]
             ids = [
                 str(i)
                 for i in db.session.scalars(
@@ -193,8 +195,8 @@ def start_server(url: str, keyring: Path, workdir: Path, args: argparse.Namespac
         "CASEWORK_MASTER_KEYRING_FILE": str(keyring),
         "CASEWORK_INSTANCE_PATH": str(workdir / "instance"),
         "CASEWORK_BIND": f"127.0.0.1:{port}",
-        "CASEWORK_WORKERS": str(args.workers),
-        "CASEWORK_THREADS": str(args.threads),
+        **({"CASEWORK_WORKERS": str(args.workers)} if args.workers else {}),
+        **({"CASEWORK_THREADS": str(args.threads)} if args.threads else {}),
         "CASEWORK_PROXIES": "0",  # no proxy in front: the client connects directly
         **{f"CASEWORK_{k}": v for k, v in ARGON2.items()},
     }
@@ -438,7 +440,8 @@ def bench(title: str, url: str, keyring: Path, workdir: Path, args: argparse.Nam
     crowd = prepare(url, keyring, args)
     server, port = start_server(url, keyring, workdir, args)
     try:
-        print(f"  gunicorn on 127.0.0.1:{port}: {args.workers} workers × {args.threads} threads")
+        shape = f"{args.workers or 'default'} workers × {args.threads or 'default'} threads"
+        print(f"  gunicorn on 127.0.0.1:{port} (deploy/gunicorn.conf.py): {shape}")
         results, cpu = run_crowd(crowd, port, args)
     finally:
         stop_server(server)
@@ -457,8 +460,8 @@ def main() -> int:
     add("--think", type=float, default=5.0, help="mean think time between requests (s)")
     add("--duration", type=float, default=60.0, help="measured seconds")
     add("--ramp", type=float, default=20.0, help="seconds over which users sign in (unmeasured)")
-    add("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers")
-    add("--threads", type=int, default=4, help="threads per gunicorn worker")
+    add("--workers", type=int, help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    add("--threads", type=int, help="threads per gunicorn worker (default: as --workers)")
     add("--pg", default=os.environ.get("CASEWORK_BENCH_DATABASE_URL"), help="PostgreSQL URL")
     add("--no-sqlite", action="store_true", help="PostgreSQL only")
     add("--db", type=Path, help="SQLite file to use and keep (default: a temporary file)")
