@@ -441,6 +441,10 @@ def _case_allows(user: User, permission: Permission, case: Case) -> bool:
         )
     if permission == Permission.CASE_HOLD:
         return _supervises(user, case) and _sets_holds(user)
+    if permission == Permission.AUDIT_READ:
+        # The file's "who has seen this file" link: for the reviewers who read the file (the page
+        # behind it shows the events visible_audit_events lets them read).
+        return member and user.role == Role.REVIEWER
     return False
 
 
