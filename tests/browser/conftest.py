@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,9 +166,17 @@ class Pages:
             return gettext(msgid, **values)
 
     def code_for(self, username: str) -> str:
-        """The code the demo user's authenticator shows now."""
+        """A code the demo user's authenticator shows now that she has not used yet: journeys
+        sign the same reviewer in within one 30-second step, and a used code is a replay. The
+        next step's code is accepted too (clock drift); beyond that, wait for the clock."""
+        from casework.accounts import totp
+
         with self.app.app_context():
-            code = current_code(get_user(username))
+            user = get_user(username)
+            step = max(totp.current_step(), (user.totp_last_step or -1) + 1)
+            while step > totp.current_step() + 1:
+                time.sleep(1)
+            code = current_code(user, offset=step - totp.current_step())
             db.session.remove()
         return code
 
