@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from casework.audit.models import AuditEvent
 from casework.cases import service as cases
 from casework.cases import timeline
 from casework.cases.models import Action
@@ -269,6 +271,17 @@ def test_closing_the_case_ends_its_open_requests(org):
     db.session.commit()
     db.session.refresh(asked)
     assert asked.status == "withdrawn"
+    # The commune is told, and the withdrawal is audited as the closure's consequence.
+    assert _notes(org["officer_c1"], "action_withdrawn") == 1
+    withdrawn = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.tag == "workflow:action_request:withdraw",
+            AuditEvent.object_id == str(asked.id),
+        )
+    ).all()
+    assert [(e.actor_id, json.loads(e.details)["reason"]) for e in withdrawn] == [
+        (org["reviewer_hy"].id, "case_closed")
+    ]
     assert not can(org["officer_c1"], Permission.ACTION_REQUEST_ANSWER, asked)
     (deadline,) = [d for d in timers.deadlines_for(case) if d.kind == "action_request"]
     assert deadline.done_at is not None

@@ -154,12 +154,24 @@ def withdraw(actor: User, request: ActionRequest, *, expected_version: int) -> N
     require(actor, Permission.ACTION_REQUEST_SEND, case)
     check_version(request, expected_version)
     _must_be_open(request)
+    _end(actor, request, case)
+
+
+def end_with_case(actor: User, case: Case) -> None:
+    """The case is closing: its open requests end with it, each withdrawn, told and audited as
+    one by the handling unit. Part of the closure's approval, which the caller has authorised."""
+    for request in of_case(case):
+        if request.status == "open":
+            _end(actor, request, case, reason="case_closed")
+
+
+def _end(actor: User, request: ActionRequest, case: Case, **details: str) -> None:
     request.status = "withdrawn"
     request.answered_at = utcnow()
     request.answered_by_id = actor.id
     db.session.flush()
     notify(_staff_of(request.to_unit_id), "action_withdrawn", case, request.id)
-    audit.record(actor, Tag.ACTION_REQUEST_WITHDRAW, request, case_id=str(case.id))
+    audit.record(actor, Tag.ACTION_REQUEST_WITHDRAW, request, case_id=str(case.id), **details)
 
 
 def of_case(case: Case) -> list[ActionRequest]:

@@ -19,9 +19,9 @@ from casework.accounts.models import Unit, User
 from casework.audit import Tag
 from casework.cases.models import Case, Person
 from casework.cases.service import _text
+from casework.cases.workflow import requests
 from casework.cases.workflow.models import (
     CLOSURE_REASONS,
-    ActionRequest,
     ClosureRequest,
     Escalation,
     QuickReport,
@@ -423,17 +423,7 @@ def approve_closure(actor: User, request: ClosureRequest, comment: str | None = 
     case = db.session.get(Case, request.case_id)
     move(actor, case, "closed", reason=request.comment)
     # Nothing more is recorded in a closed case: its open requests to act end with it.
-    db.session.execute(
-        update(ActionRequest)
-        .where(ActionRequest.case_id == case.id, ActionRequest.status == "open")
-        .values(
-            status="withdrawn",
-            answered_at=utcnow(),
-            answered_by_id=actor.id,
-            version=ActionRequest.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    requests.end_with_case(actor, case)
     case.closed_at = utcnow()
     case.closure_outcome = request.reason
     notify([request.requested_by], "closure_approved", case, request.id)
