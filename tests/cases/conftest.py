@@ -43,3 +43,20 @@ def open_case(officer, **overrides):  # type: ignore[no-untyped-def]
     result = service.open_case(officer, **fields)
     db.session.commit()
     return result.case
+
+
+def classified_case(officer, severity: str = "S3"):  # type: ignore[no-untyped-def]
+    """An intake classified as domestic violence at the severity (S3: a quick report is due) and
+    high risk, so it is active; committed."""
+    case = open_case(officer)
+    service.classify(
+        officer,
+        case,
+        expected_version=case.version,
+        types=["domestic_violence"],
+        severity=severity,
+        risk="high",
+        gbv_type=None,
+    )
+    db.session.commit()
+    return case

@@ -15,7 +15,7 @@ from casework.errors import Invalid, InvalidTransition, StaleEdit
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can
 from casework.referrals import service as referrals
-from tests.cases.conftest import open_case
+from tests.cases.conftest import classified_case, open_case
 from tests.cases.test_views import _sign_in
 from tests.conftest import CANARY, PASSWORD, audit_text
 from tests.referrals.conftest import partners, refer  # noqa: F401 (fixture)
@@ -95,16 +95,7 @@ def test_only_the_handling_unit_ends_a_legal_basis(org, who):
 
 
 def test_after_escalation_the_commune_reads_but_no_longer_ends_it(org):
-    case = open_case(org["officer_c1"])
-    cases.classify(
-        org["officer_c1"],
-        case,
-        expected_version=case.version,
-        types=["domestic_violence"],
-        severity="S3",
-        risk="high",
-        gbv_type=None,
-    )
+    case = classified_case(org["officer_c1"])
     basis = _basis(org, case)
     wf.accept_escalation(org["reviewer_d1"], wf.request_escalation(org["officer_c1"], case, "up"))
     db.session.commit()

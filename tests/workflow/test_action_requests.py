@@ -19,7 +19,7 @@ from casework.db import utcnow
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can
-from tests.cases.conftest import open_case
+from tests.cases.conftest import classified_case, open_case
 from tests.cases.test_views import _sign_in
 from tests.conftest import CANARY, audit_text, make_user
 
@@ -28,16 +28,7 @@ WHAT = f"Visit {CANARY} at home today and tell us how she is"
 
 def _moved_up(org):  # type: ignore[no-untyped-def]
     """A serious case of commune C1, escalated to and accepted by district D1."""
-    case = open_case(org["officer_c1"])
-    cases.classify(
-        org["officer_c1"],
-        case,
-        expected_version=case.version,
-        types=["domestic_violence"],
-        severity="S3",
-        risk="high",
-        gbv_type=None,
-    )
+    case = classified_case(org["officer_c1"])
     escalation = wf.request_escalation(org["officer_c1"], case, "Needs the district")
     wf.accept_escalation(org["reviewer_d1"], escalation)
     db.session.commit()

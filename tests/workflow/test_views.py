@@ -6,29 +6,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from casework.cases import service as cases
 from casework.cases.models import Case
 from casework.cases.workflow.models import Escalation
 from casework.db import utcnow
 from casework.extensions import db
-from tests.cases.conftest import open_case
+from tests.cases.conftest import classified_case, open_case
 from tests.cases.test_views import _sign_in
 from tests.conftest import CANARY
 
 
 def _serious(org):  # type: ignore[no-untyped-def]
-    case = open_case(org["officer_c1"])
-    cases.classify(
-        org["officer_c1"],
-        case,
-        expected_version=case.version,
-        types=["domestic_violence"],
-        severity="S3",
-        risk="high",
-        gbv_type=None,
-    )
-    db.session.commit()
-    return case
+    return classified_case(org["officer_c1"])
 
 
 def test_quick_report_from_the_file_reaches_the_district_inbox(app, org, new_browser):

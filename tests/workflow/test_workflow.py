@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from casework.audit.models import AuditEvent
-from casework.cases import service as cases
 from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import (
     Escalation,
@@ -20,23 +19,12 @@ from casework.cases.workflow.models import (
 from casework.errors import Invalid, InvalidTransition
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can
-from tests.cases.conftest import open_case
+from tests.cases.conftest import classified_case, open_case
 from tests.conftest import CANARY, make_user
 
 
 def _classified(org, severity="S3"):  # type: ignore[no-untyped-def]
-    case = open_case(org["officer_c1"])
-    cases.classify(
-        org["officer_c1"],
-        case,
-        expected_version=case.version,
-        types=["domestic_violence"],
-        severity=severity,
-        risk="high",
-        gbv_type=None,
-    )
-    db.session.commit()
-    return case
+    return classified_case(org["officer_c1"], severity)
 
 
 def test_quick_report_reaches_the_parent_and_carries_no_names(org):
