@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from casework.audit.service import DOMAIN, ChainRow
+from casework.audit.service import DOMAIN, NULLABLE_COLUMNS, ChainRow
 from casework.extensions import db
 
 BATCH = 10_000
@@ -24,19 +24,7 @@ COLUMNS = ChainRow._fields
 HASH_INDEX = COLUMNS.index("hash")
 # Nullable text columns: record() stores nothing rather than an empty string, and event_hash encodes
 # both alike, so an empty string here can only come from an edit.
-_NULLABLE = tuple(
-    COLUMNS.index(n)
-    for n in (
-        "actor_id",
-        "actor_unit_id",
-        "actor_partner_id",
-        "actor_role",
-        "object_type",
-        "object_id",
-        "request_id",
-        "client_address",
-    )
-)
+_NULLABLE = tuple(COLUMNS.index(n) for n in NULLABLE_COLUMNS)
 
 
 class Unreadable(Exception):

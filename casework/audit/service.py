@@ -99,7 +99,7 @@ class ChainRow(NamedTuple):
 
 _COLUMNS = ChainRow._fields
 # The columns that may hold nothing (None), in chain order; every other one always holds a value.
-_NULLABLE = (
+NULLABLE_COLUMNS = (
     "actor_id",
     "actor_unit_id",
     "actor_partner_id",
@@ -142,7 +142,7 @@ class _Driver:
         from the full row."""
         known = self.inserts.get(nothing)
         if known is None:
-            absent = {name for name, none in zip(_NULLABLE, nothing, strict=True) if none}
+            absent = {name for name, none in zip(NULLABLE_COLUMNS, nothing, strict=True) if none}
             kept = [i for i, name in enumerate(_COLUMNS) if name not in absent]
             names = ", ".join(_COLUMNS[i] for i in kept)
             marks = ", ".join(["?"] * len(kept))
