@@ -85,10 +85,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
 
     from sqlalchemy.orm import Session
 
-    from casework import policy
     from casework.cases import rows as case_rows
+    from casework.policy import membership as policy_memory
 
-    policy.install(Session)  # remembered access decisions end with every flush and transaction
+    policy_memory.install(
+        Session
+    )  # remembered access decisions end with every flush and transaction
     case_rows.install(Session)  # so do a page's remembered case records
 
     @app.after_request

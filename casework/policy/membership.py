@@ -1,0 +1,66 @@
+"""The policy's memory of who belongs to a case's file, per database session.
+
+A page asks can() of one case a dozen times; the memberships it needs (recusal, and the units whose
+staff read the file) are read from the database once per session state and forgotten at every flush
+and at the end of every transaction, so no decision outlives a change that could alter it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from casework.accounts.models import User
+    from casework.cases.models import Case
+
+_KEY = "casework.policy.membership"
+
+
+def file_membership(user: User, case: Case) -> tuple[bool, frozenset[int]]:
+    """(recused, file units) of a user and a case. File units are those whose staff read the full
+    file: the owning unit, the handling unit, and every unit that handled it before an escalation
+    or take-over moved it up (they can be asked to act). From the database once per state: a
+    page asks can() of one case a dozen times. Forgotten at every flush and at the end of every
+    transaction (see forget_membership), so no decision outlives a change that could alter it."""
+    from sqlalchemy import select
+
+    from casework.cases.models import Recusal
+    from casework.cases.workflow.models import Escalation
+    from casework.extensions import db
+
+    session = db.session()
+    memo: dict[tuple[Any, ...], tuple[bool, frozenset[int]]] = session.info.setdefault(_KEY, {})
+    key = (user.id, case.id, case.owning_unit_id, case.handling_unit_id)
+    # Unflushed changes (a recusal just added) are seen only by a query, which flushes them first.
+    known = None if session.new or session.dirty or session.deleted else memo.get(key)
+    if known is None:
+        recused = (
+            session.scalar(
+                select(Recusal.id).where(Recusal.user_id == user.id, Recusal.case_id == case.id)
+            )
+            is not None
+        )
+        earlier = session.scalars(
+            select(Escalation.from_unit_id).where(
+                Escalation.case_id == case.id, Escalation.status == "accepted"
+            )
+        )
+        known = memo[key] = (
+            recused,
+            frozenset({case.owning_unit_id, case.handling_unit_id, *earlier}),
+        )
+    return known
+
+
+def forget_membership(session: Any, *_args: Any) -> None:
+    """Session hook (after_flush, after_transaction_end): drop the remembered memberships."""
+    session.info.pop(_KEY, None)
+
+
+def install(session_class: Any) -> None:
+    """Attach forget_membership to every session (idempotent; called from create_app)."""
+    from sqlalchemy import event
+
+    for name in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+        if not event.contains(session_class, name, forget_membership):
+            event.listen(session_class, name, forget_membership)
