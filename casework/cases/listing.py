@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, union
-from sqlalchemy.orm import selectinload
 
 from casework.accounts.models import Unit, User
 from casework.accounts.units import subtree_select
@@ -102,11 +101,10 @@ def page(
             params.update(after_at=cursor[0], after_id=cursor[1])
         rows = list(db.session.scalars(stmt, params))
     else:
-        # Types are shown on every row: load them with the page, not one query per case.
-        stmt = page_query(branches, after, where).options(selectinload(Case.types))
-        rows = list(db.session.scalars(stmt))
+        rows = list(db.session.scalars(page_query(branches, after, where)))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    remember_type_codes(rows)
     cursor = f"{rows[-1].received_at.isoformat()}_{rows[-1].id}" if more and rows else None
     return rows, cursor
 
@@ -220,5 +218,22 @@ def _cached_page(name: str, key: tuple[str, ...], has_cursor: bool, size: int) -
         for b in templates
     ]
     ids = union(*(select(p.c.id) for p in pages))
-    stmt = _keyset(select(Case).where(Case.id.in_(ids)), None, size, oldest)
-    return stmt.options(selectinload(Case.types))
+    return _keyset(select(Case).where(Case.id.in_(ids)), None, size, oldest)
+
+
+_PAGE_CODES = (
+    select(CaseType.case_id, CaseType.code)
+    .where(CaseType.case_id.in_(bindparam("ids", expanding=True)))
+    .order_by(CaseType.code)
+)
+
+
+def remember_type_codes(cases: list[Case]) -> None:
+    """Every row shows its types: read them for the whole page in one query."""
+    if not cases:
+        return
+    codes: dict[uuid.UUID, list[str]] = {c.id: [] for c in cases}
+    for case_id, code in db.session.execute(_PAGE_CODES, {"ids": list(codes)}):
+        codes[case_id].append(code)
+    for case in cases:
+        case.remember_type_codes(codes[case.id])

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from flask import Flask, current_app
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from casework.crypto.errors import DataKeyMissing, KeyShredded, UnwrapFailed
@@ -312,22 +312,27 @@ def _preload_wanted(session: Session, uow: UnitOfWork, kind: str, owner_id: uuid
         _preload_pairs(session, uow, batch)
 
 
+# Built once: a file page asks for its keys on every view, and building the statement cost more
+# than running it.
+_LIVE_KEYS = select(
+    DataKey.owner_kind,
+    DataKey.owner_id,
+    DataKey.key_version,
+    DataKey.master_key_id,
+    DataKey.wrapped_key,
+).where(
+    DataKey.owner_kind.in_(bindparam("kinds", expanding=True)),
+    DataKey.owner_id.in_(bindparam("owners", expanding=True)),
+    DataKey.wrapped_key.is_not(None),
+)
+
+
 def _preload_pairs(session: Session, uow: UnitOfWork, pairs: set[tuple[str, uuid.UUID]]) -> None:
     wanted = {p for p in pairs if p not in uow.latest}
     if not wanted:
         return
     rows = session.execute(
-        select(
-            DataKey.owner_kind,
-            DataKey.owner_id,
-            DataKey.key_version,
-            DataKey.master_key_id,
-            DataKey.wrapped_key,
-        ).where(
-            DataKey.owner_kind.in_({k for k, _o in wanted}),
-            DataKey.owner_id.in_([o for _k, o in wanted]),
-            DataKey.wrapped_key.is_not(None),
-        )
+        _LIVE_KEYS, {"kinds": sorted({k for k, _o in wanted}), "owners": [o for _k, o in wanted]}
     )
     for row in rows:
         if (row.owner_kind, row.owner_id) in wanted:

@@ -7,6 +7,7 @@ and at the end of every transaction, so no decision outlives a change that could
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ def file_membership(user: User, case: Case) -> tuple[bool, frozenset[int]]:
     or take-over moved it up (they can be asked to act). From the database once per state: a
     page asks can() of one case a dozen times. Forgotten at every flush and at the end of every
     transaction (see forget_membership), so no decision outlives a change that could alter it."""
-    from sqlalchemy import select
-
-    from casework.cases.models import Recusal
-    from casework.cases.workflow.models import Escalation
     from casework.extensions import db
 
     session = db.session()
@@ -34,22 +31,32 @@ def file_membership(user: User, case: Case) -> tuple[bool, frozenset[int]]:
     # Unflushed changes (a recusal just added) are seen only by a query, which flushes them first.
     known = None if session.new or session.dirty or session.deleted else memo.get(key)
     if known is None:
-        recused = (
-            session.scalar(
-                select(Recusal.id).where(Recusal.user_id == user.id, Recusal.case_id == case.id)
-            )
-            is not None
-        )
-        earlier = session.scalars(
-            select(Escalation.from_unit_id).where(
-                Escalation.case_id == case.id, Escalation.status == "accepted"
-            )
-        )
+        recusal, escalations = _statements()
+        recused = session.scalar(recusal, {"user_id": user.id, "case_id": case.id}) is not None
+        earlier = session.scalars(escalations, {"case_id": case.id})
         known = memo[key] = (
             recused,
             frozenset({case.owning_unit_id, case.handling_unit_id, *earlier}),
         )
     return known
+
+
+@functools.cache
+def _statements() -> tuple[Any, Any]:
+    """The recusal and the accepted escalations of a case, built once (with bound parameters):
+    every view of a file asks, and building the statements cost more than running them."""
+    from sqlalchemy import bindparam, select
+
+    from casework.cases.models import Recusal
+    from casework.cases.workflow.models import Escalation
+
+    recusal = select(Recusal.id).where(
+        Recusal.user_id == bindparam("user_id"), Recusal.case_id == bindparam("case_id")
+    )
+    escalations = select(Escalation.from_unit_id).where(
+        Escalation.case_id == bindparam("case_id"), Escalation.status == "accepted"
+    )
+    return recusal, escalations
 
 
 def forget_membership(session: Any, *_args: Any) -> None:
