@@ -425,13 +425,23 @@ def write_counters(
     stored.update(changed)
 
 
+def closed_at(rng: random.Random, received: datetime, now: datetime) -> datetime:
+    """A closed case closes weeks to months after it was received (never in the future)."""
+    return min(received + timedelta(days=rng.uniform(7, 180)), now)
+
+
 def seed(world: World, until: int, *, quiet: bool = False) -> float:
     """Add cases until `until` exist, 1,000 per transaction; returns cases per second.
 
     Rows are built with the fields' own encryption (EncryptedField.encrypt_raw under fresh data
     keys wrapped as datakeys.create wraps them, blind indexes from blindindex.value_for) and
     inserted with Core executemany, data keys included: what open_case stores, without its per-row
-    ORM work. No audit events are written."""
+    ORM work, and each batch's pending deadlines (casework.cases.workflow.pending). No audit events
+    are written."""
+    from casework.cases.workflow import pending
+
+    if world.seeded == 0:
+        pending.record_basis()  # every case from here on gets its deadlines as it is seeded
     rng = world.rng
     now = datetime.now(UTC)
     start = time.perf_counter()
@@ -467,7 +477,7 @@ def seed(world: World, until: int, *, quiet: bool = False) -> float:
                     "sexual_violence": codes[0].startswith(("sexual", "child_abuse.sexual")),
                     "severity": severity, "risk": None, "gbv_type": None,
                     "classified_at": received if severity else None,
-                    "closed_at": now if status == "closed" else None, "closure_outcome": None,
+                    "closed_at": closed_at(rng, received, now) if status == "closed" else None, "closure_outcome": None,
                     "created_at": received, "updated_at": received, "version": 1,
                 }
             )  # fmt: skip
@@ -496,6 +506,7 @@ def seed(world: World, until: int, *, quiet: bool = False) -> float:
         db.session.execute(insert(Case.__table__), cases)
         db.session.execute(insert(CaseType.__table__), types)
         db.session.execute(insert(Person.__table__), people)
+        pending.refresh([c["id"] for c in cases])
         write_counters(counters, stored)
         db.session.commit()
         db.session.expunge_all()
@@ -534,9 +545,9 @@ def timed(run: Callable[[Any], object], repeat: int, prepare: Callable[[int], An
         nonlocal queries
         queries += 1
 
-    def counted(conn: Any, statement: str, params: Any = ()) -> Any:
+    def counted(conn: Any, statement: str, params: Any = (), cursor: Any = None) -> Any:
         count()
-        return plain(conn, statement, params)
+        return plain(conn, statement, params, cursor)
 
     # BEGIN and the audit append run on the driver's cursor, past SQLAlchemy's events: count them
     # where they are sent.
@@ -1096,6 +1107,8 @@ def refresh_schema() -> None:
 
 
 def run(title: str, url: str, sizes: list[int], args: argparse.Namespace, keyring: Path) -> None:
+    from casework.cases.workflow import pending
+
     app_ = make_app(url, keyring)
     reports: list[Report] = []
     with app_.app_context():
@@ -1110,6 +1123,7 @@ def run(title: str, url: str, sizes: list[int], args: argparse.Namespace, keyrin
         world.seeded = db.session.scalar(select(func.count()).select_from(Case)) or 0
         took = time.perf_counter() - t0
         print(f"{title}: {len(world.communes):,} communes with an officer each ({took:.0f} s)")
+        pending.ensure_current()  # a database kept from an older version
         for size in sizes:
             rate = seed(world, size) if size > world.seeded else 0.0
             if db.engine.dialect.name == "postgresql":

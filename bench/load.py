@@ -93,6 +93,8 @@ def prepare(url: str, keyring: Path, args: argparse.Namespace) -> list[Actor]:
     from casework.accounts import users as user_admin
     from casework.accounts.models import Unit, User
     from casework.cases.models import Case
+    from casework.cases.workflow import pending
+    from casework.db import refresh_statistics
     from casework.reports import summary
 
     app = seeding.make_app(url, keyring)
@@ -100,17 +102,19 @@ def prepare(url: str, keyring: Path, args: argparse.Namespace) -> list[Actor]:
     with app.app_context():
         if not args.reuse:
             db.drop_all()
-            db.create_all()
+        db.create_all()  # on a kept database, the tables added since it was seeded
         t0 = time.perf_counter()
         world = seeding.build_world(rng)
         world.seeded = db.session.scalar(select(func.count()).select_from(Case)) or 0
         if args.cases > world.seeded:
             seeding.seed(world, args.cases)
+        pending.ensure_current()  # a database kept from an older version
         summary.refresh()
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        refresh_statistics(db.engine)  # SQLite: as `casework deadlines check` does from cron
         print(f"  database ready: {world.seeded:,} cases ({time.perf_counter() - t0:.0f} s)")
 
         busiest = sorted(world.communes, key=lambda u: -_weight(world, u))

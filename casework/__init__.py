@@ -86,12 +86,14 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
     from sqlalchemy.orm import Session
 
     from casework.cases import rows as case_rows
+    from casework.cases.workflow import pending as pending_deadlines
     from casework.policy import membership as policy_memory
 
     policy_memory.install(
         Session
     )  # remembered access decisions end with every flush and transaction
     case_rows.install(Session)  # so do a page's remembered case records
+    pending_deadlines.install(Session)  # every commit keeps the boards' deadlines current
 
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]

@@ -80,6 +80,13 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
 
     _upgrade()
     click.echo(_("The database is at the latest schema."))
+    from casework.cases.workflow import pending
+    from casework.db import refresh_statistics
+
+    rebuilt = pending.ensure_current()
+    refresh_statistics(db.engine)
+    if rebuilt:
+        click.echo(_("Deadlines computed again for every open case."))
     if admin_username:
         unit = db.session.scalar(select(Unit).where(Unit.code == admin_unit))
         try:

@@ -13,6 +13,7 @@ from casework.audit import Tag
 from casework.audit.models import AuditEvent
 from casework.db import BUSY_TIMEOUT_MS, driver_execute, writer_gate
 from casework.extensions import db
+from tests.cases.conftest import open_case, org  # noqa: F401 (fixture)
 
 
 def _events() -> int:
@@ -58,3 +59,14 @@ def test_a_begin_sqlite_refuses_raises_sqlalchemy_error_and_lets_the_next_writer
     audit.record(None, Tag.ACCESS_REFUSED, outcome="refused", object_type="test")
     db.session.commit()
     assert _events() == 1
+
+
+@pytest.mark.sqlite_only
+def test_the_deadlines_check_gives_sqlites_planner_its_statistics(app, org):  # type: ignore[no-untyped-def]  # noqa: F811
+    from sqlalchemy import text
+
+    open_case(org["officer_c1"])
+    result = app.test_cli_runner().invoke(args=["deadlines", "check"])
+    assert result.exit_code == 0, result.output
+    indexes = db.session.scalars(text("SELECT idx FROM sqlite_stat1 WHERE tbl = 'case_file'"))
+    assert "ix_case_file_owning_classified" in set(indexes)

@@ -79,3 +79,15 @@ def test_an_upgrade_keeps_what_was_there_and_gives_partners_their_usual_services
             assert list(algorithms) == ["hmac-sha256"]
         assert services == {"shelter": "shelter,counselling", "legal_aid": "legal_advice,legal_aid"}
         assert _diff() == []
+
+
+def test_casework_init_upgrades_and_records_the_deadlines_basis(app):
+    from casework.cases.workflow import pending
+
+    with app.app_context():
+        drop_everything()
+        result = app.test_cli_runner().invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert pending.current()
+        db.session.rollback()
+        assert _diff() == []

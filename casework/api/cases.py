@@ -335,6 +335,8 @@ def update_case(case_id: uuid.UUID) -> Response:
 
 # --- Deadlines ---------------------------------------------------------------------------------
 
+BOARD_ITEMS_MAX = 1000  # the most urgent; "total" counts them all (up to 1000: "more" past it)
+
 
 @route(
     bp,
@@ -345,5 +347,11 @@ def update_case(case_id: uuid.UUID) -> Response:
     problems=(403,),
 )
 def deadlines() -> Response:
-    items = timers.board(me())
-    return _json({"items": [schemas.deadline_item(case, d) for case, d in items]})
+    shown = timers.board(me(), BOARD_ITEMS_MAX)
+    return _json(
+        {
+            "items": [schemas.deadline_item(case, d) for case, d in shown.items],
+            "total": shown.total,
+            "more": shown.more,
+        }
+    )

@@ -277,7 +277,13 @@ SCHEMAS["DeadlineItem"] = _obj(
         "overdue": BOOL,
     }
 )
-SCHEMAS["DeadlineBoard"] = _obj({"items": {"type": "array", "items": _ref("DeadlineItem")}})
+SCHEMAS["DeadlineBoard"] = _obj(
+    {
+        "items": {"type": "array", "items": _ref("DeadlineItem")},
+        "total": {"type": "integer", "minimum": 0},
+        "more": {"type": "boolean"},
+    }
+)
 
 
 def deadline_item(case: Case, d: Deadline) -> dict[str, Any]:

@@ -5,6 +5,7 @@ casework.policy (this package's __init__)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from casework.policy import NotPermitted, Permission, Role, can
@@ -56,32 +57,68 @@ def finished_referrals(user: User) -> Any:
     )
 
 
-def _not_recused(user_id: Any) -> Any:
+def _not_recused(user_id: Any, case_id: Any = None) -> Any:
     from sqlalchemy import exists
 
     from casework.cases.models import Case, Recusal
 
-    return ~exists().where(Recusal.case_id == Case.id, Recusal.user_id == user_id)
+    case_id = Case.id if case_id is None else case_id
+    return ~exists().where(Recusal.case_id == case_id, Recusal.user_id == user_id)
 
 
-class CaseBranches(list):  # type: ignore[type-arg]
+def _subject(model: Any) -> tuple[Any, Any]:
+    """What the case grants apply to: the cases themselves (default), or rows that copy a case's
+    units beside its id (the pending deadlines), so one definition of the grants serves both."""
+    from casework.cases.models import Case
+
+    if model is None or model is Case:
+        return Case, Case.id
+    return model, model.case_id
+
+
+class CaseBranches:
     """A scoped query's branches (plain statements, for any use), with the name and parameter
     values of the same branches written with bound parameters (case_branch_templates): lists
-    reuse those compiled once instead of building and keying a new statement per request."""
+    reuse those compiled once instead of building and keying a new statement per request, so the
+    plain statements are built only when something iterates over them."""
 
-    def __init__(self, items: list[Any], name: str = "", params: dict[str, Any] | None = None):
-        super().__init__(items)
+    def __init__(
+        self,
+        build: Callable[[], list[Any]] | None = None,
+        name: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self._build = build
+        self._built: list[Any] | None = None if build is not None else []
         self.name = name
         self.params = params or {}
 
+    @property
+    def statements(self) -> list[Any]:
+        if self._built is None:
+            assert self._build is not None  # noqa: S101  # nosec B101 (None only when built)
+            self._built = self._build()
+        return self._built
 
-def _visible_grants(unit_id: Any, user_id: Any, now: Any) -> list[Any]:
-    """The grants of visible_cases, from values or bound parameters alike (one definition)."""
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.statements)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __bool__(self) -> bool:
+        return self._build is not None or bool(self._built)
+
+
+def _visible_grants(unit_id: Any, user_id: Any, now: Any, model: Any = None) -> list[Any]:
+    """The grants of visible_cases, from values or bound parameters alike (one definition), on
+    the cases or on rows that copy their units (_subject)."""
     from sqlalchemy import select
 
-    from casework.cases.models import BreakGlass, Case
+    from casework.cases.models import BreakGlass
     from casework.cases.workflow.models import Escalation
 
+    model, case_id = _subject(model)
     handed_up = select(Escalation.case_id).where(
         Escalation.from_unit_id == unit_id, Escalation.status == "accepted"
     )
@@ -89,26 +126,28 @@ def _visible_grants(unit_id: Any, user_id: Any, now: Any) -> list[Any]:
         BreakGlass.user_id == user_id, BreakGlass.expires_at > now
     )
     grants = (
-        Case.owning_unit_id == unit_id,
-        Case.handling_unit_id == unit_id,
-        Case.id.in_(handed_up),
-        Case.id.in_(glass),
+        model.owning_unit_id == unit_id,
+        model.handling_unit_id == unit_id,
+        case_id.in_(handed_up),
+        case_id.in_(glass),
     )
     return [
-        select(Case).where(grant, _not_recused(user_id)).correlate_except(Case) for grant in grants
+        select(model).where(grant, _not_recused(user_id, case_id)).correlate_except(model)
+        for grant in grants
     ]
 
 
-def _supervised_grants(unit_id: Any, user_id: Any) -> list[Any]:
+def _supervised_grants(unit_id: Any, user_id: Any, model: Any = None) -> list[Any]:
     from sqlalchemy import select
 
     from casework.accounts.units import subtree_select
-    from casework.cases.models import Case
 
+    model, case_id = _subject(model)
     subtree = subtree_select(unit_id)
-    grants = (Case.handling_unit_id.in_(subtree), Case.owning_unit_id.in_(subtree))
+    grants = (model.handling_unit_id.in_(subtree), model.owning_unit_id.in_(subtree))
     return [
-        select(Case).where(grant, _not_recused(user_id)).correlate_except(Case) for grant in grants
+        select(model).where(grant, _not_recused(user_id, case_id)).correlate_except(model)
+        for grant in grants
     ]
 
 
@@ -133,13 +172,14 @@ def visible_case_branches(user: User) -> CaseBranches:
     from casework.db import utcnow
 
     if not can(user, Permission.CASE_READ) or user.unit_id is None:
-        return CaseBranches([])
+        return CaseBranches()
     now = utcnow()
-    params = {"unit_id": user.unit_id, "user_id": user.id, "now": now}
-    return CaseBranches(_visible_grants(user.unit_id, user.id, now), "visible", params)
+    unit_id, user_id = user.unit_id, user.id
+    params = {"unit_id": unit_id, "user_id": user_id, "now": now}
+    return CaseBranches(lambda: _visible_grants(unit_id, user_id, now), "visible", params)
 
 
-def _union_of(branches: list[Any]) -> Any:
+def _union_of(branches: CaseBranches) -> Any:
     """select(Case) of the cases any branch yields (one UNION of indexed id queries)."""
     from sqlalchemy import false, select, union
 
@@ -175,14 +215,30 @@ def supervised_case_branches(user: User) -> CaseBranches:
     """The reviewer's subtree as two indexed queries (handled there, owned there), without her
     recusals; see visible_case_branches."""
     if not can(user, Permission.CASE_SUPERVISE) or user.unit_id is None:
-        return CaseBranches([])
-    params = {"unit_id": user.unit_id, "user_id": user.id}
-    return CaseBranches(_supervised_grants(user.unit_id, user.id), "supervised", params)
+        return CaseBranches()
+    unit_id, user_id = user.unit_id, user.id
+    params = {"unit_id": unit_id, "user_id": user_id}
+    return CaseBranches(lambda: _supervised_grants(unit_id, user_id), "supervised", params)
 
 
 def supervised_cases(user: User) -> Any:
     """Cases of the reviewer's subtree, for de-identified summaries only."""
     return _union_of(supervised_case_branches(user))
+
+
+def pending_deadline_branches(user: User) -> list[Any]:
+    """The pending deadlines of the cases on the user's deadlines board, as one query per grant
+    (each reads its own index, most urgent first): a reviewer's whole subtree, an officer's
+    visible cases; none for anyone else. The grants are visible_cases' and supervised_cases'
+    own, applied to the units each row copies from its case."""
+    from casework.cases.workflow.models import PendingDeadline
+    from casework.db import utcnow
+
+    if user.unit_id is None or not can(user, Permission.CASE_READ):
+        return []
+    if can(user, Permission.CASE_SUPERVISE):
+        return _supervised_grants(user.unit_id, user.id, PendingDeadline)
+    return _visible_grants(user.unit_id, user.id, utcnow(), PendingDeadline)
 
 
 def _case_records() -> tuple[Any, ...]:

@@ -26,18 +26,21 @@ from casework.cases.workflow.models import (
 from casework.db import utcnow
 from casework.extensions import db
 from casework.policy import Permission, can
-from casework.policy.scopes import supervised_cases, visible_cases, visible_referrals
+from casework.policy.scopes import (
+    pending_deadline_branches,
+    supervised_cases,
+    visible_referrals,
+)
 from casework.referrals.models import Referral
 from casework.reports.periods import report_tz
 
-BOARD_CASES_MAX = 500  # as the deadlines board: an officer's unit has far fewer open cases
 RECENT_DAYS = 7
 
 
 @dataclass
 class Dashboard:
     role: str
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int | str] = field(default_factory=dict)
     by_severity: dict[str | None, int] = field(default_factory=dict)
     items: list = field(default_factory=list)  # type: ignore[type-arg]
 
@@ -51,14 +54,17 @@ def _end_of_today() -> datetime:
 def officer(user: User) -> Dashboard:
     """Due today and overdue, for the open cases the officer's unit works on."""
     now = utcnow()
-    stmt = visible_cases(user).where(Case.status != "closed").limit(BOARD_CASES_MAX)
-    cases = list(db.session.scalars(stmt))
-    items = timers.open_items(cases, now=now, horizon=_end_of_today() - now)
-    overdue = sum(1 for _case, d in items if d.overdue(now))
+    branches = pending_deadline_branches(user)
+    items, _ = timers.pending_items(branches, _end_of_today(), limit=5)
+    _, overdue = timers.pending_items(branches, now, limit=0)
+    _, due_today = timers.pending_items(branches, _end_of_today(), limit=0, since=now)
     return Dashboard(
         "officer",
-        counts={"overdue": overdue, "due_today": len(items) - overdue},
-        items=items[:5],
+        counts={
+            "overdue": timers.shown_count(overdue),
+            "due_today": timers.shown_count(due_today),
+        },
+        items=items,
     )
 
 

@@ -85,10 +85,10 @@ def test_the_answer_deadline_shows_on_a_reviewers_board_once_due(app, family, or
     db.session.commit()
     from casework.cases.workflow import timers
 
-    kinds = [(c.id, d.kind) for c, d in timers.board(org["reviewer_d1"])]
+    kinds = [(c.id, d.kind) for c, d in timers.board(org["reviewer_d1"]).items]
     assert (family["case"].id, "data_request_answer") in kinds
     assert (family["case"].id, "data_request_answer") not in [
-        (c.id, d.kind) for c, d in timers.board(org["officer_c2"])
+        (c.id, d.kind) for c, d in timers.board(org["officer_c2"]).items
     ]
 
 

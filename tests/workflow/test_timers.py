@@ -203,7 +203,7 @@ def test_a_follow_up_is_a_deadline_on_the_board(org):
     follow_up = support.schedule_follow_up(org["officer_c1"], case, due_at=due)
     db.session.commit()
     board = timers.board(org["officer_c1"])
-    mine = [d for c, d in board if c.id == case.id and d.kind == "follow_up"]
+    mine = [d for c, d in board.items if c.id == case.id and d.kind == "follow_up"]
     assert [(d.subject, d.due_at) for d in mine] == [(str(follow_up.id), due)]
     assert not mine[0].overdue() and mine[0].overdue(utcnow() + timedelta(hours=2))
 

@@ -263,3 +263,53 @@ class DeadlineAlert(db.Model):
     subject: Mapped[str] = mapped_column(String(64), default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     alerted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingDeadline(db.Model):
+    """A deadline not yet met, of a case not closed: what the boards, the dashboards and the
+    overdue alerts read. Derived data, kept by casework.cases.workflow.pending from the same
+    computation as the case file's own deadlines (timers.py) whenever a case's records change."""
+
+    __tablename__ = "pending_deadline"
+    # The case's units are copied here so that a board reads its unit's deadlines, most urgent
+    # first, from one index range (the policy's grants apply to these columns as to the case's).
+    __table_args__ = (
+        Index("ix_pending_deadline_due", "due_at"),
+        # Covering: a board counts and orders a province's items without reading the table.
+        Index(
+            "ix_pending_deadline_owning_due",
+            "owning_unit_id",
+            "due_at",
+            "case_id",
+            "kind",
+            "subject",
+        ),
+        Index(
+            "ix_pending_deadline_handling_due",
+            "handling_unit_id",
+            "due_at",
+            "case_id",
+            "kind",
+            "subject",
+        ),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case_file.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owning_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    handling_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+
+
+class DeadlineBasis(db.Model):
+    """The rules and configuration (limits, public holidays, time zone) the pending deadlines were
+    computed under: when they change, every open case's deadlines are computed again."""
+
+    __tablename__ = "deadline_basis"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    basis: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

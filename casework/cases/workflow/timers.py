@@ -1,28 +1,32 @@
 """Deadlines computed from a case's data (DOMAIN.md "Timers the software watches").
 
-Nothing is stored: each deadline is derived from the intake, classification, actions, support,
-follow-ups and quick reports every time, so a correction anywhere is reflected at once. Limits come
-from the configuration (one place, DOMAIN.md defaults). Working days are counted in Vietnam's time
+Each deadline is derived from the intake, classification, actions, support, follow-ups, referrals
+and quick reports, so a correction anywhere is reflected at once: the case file computes its own
+case's deadlines here on every view; boards, dashboards and the overdue alerts read the unmet ones
+that pending.py stores from this same computation at every commit. Limits come from the
+configuration (one place, DOMAIN.md defaults). Working days are counted in Vietnam's time
 zone, Monday to Friday, skipping the configured public holidays.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
 
 from casework.accounts.models import User
 from casework.cases import rows as case_rows
 from casework.cases.models import Action, Assessment, Case, CaseType, FollowUp, Support
-from casework.cases.workflow.models import ActionRequest, QuickReport
+from casework.cases.workflow.models import ActionRequest, PendingDeadline, QuickReport
 from casework.db import utcnow
 from casework.extensions import db
 from casework.referrals.models import Referral
@@ -312,91 +316,136 @@ def deadlines_for_cases(cases: list[Case]) -> dict[uuid.UUID, list[Deadline]]:
     return {c.id: _case_deadlines(c, facts) for c in cases}
 
 
-def open_items(
-    cases: list[Case], now: datetime | None = None, horizon: timedelta = timedelta(days=1)
-) -> list[tuple[Case, Deadline]]:
-    """Deadlines not yet met that are overdue or due within the horizon, for a board."""
-    now = now or utcnow()
-    items = []
-    all_deadlines = deadlines_for_cases([c for c in cases if c.status != "closed"])
-    by_id = {c.id: c for c in cases}
-    for case_id, deadlines in all_deadlines.items():
-        for deadline in deadlines:
-            if deadline.done_at is None and deadline.due_at <= now + horizon:
-                items.append((by_id[case_id], deadline))
-    return sorted(items, key=lambda pair: pair[1].due_at)
+BOARD_HORIZON = timedelta(days=1)
+COUNT_MAX = 1000  # a board counts its items up to this; past it, it says "more than"
 
 
-BOARD_CASES_MAX = 2000
+@dataclass
+class Board:
+    """The most urgent unmet deadlines a user's board lists (at most the limit asked), and how
+    many there are in all (counted up to COUNT_MAX: `more` says there are more than that)."""
+
+    items: list[tuple[Case, Deadline]]
+    total: int
+    more: bool = False
 
 
-def board(user: User) -> list[tuple[Case, Deadline]]:
-    """The deadlines board: due and overdue items of the unit's cases; for reviewers, the whole
-    subtree (the web page and the API both show this)."""
-    from casework.policy import Permission, can, require
-    from casework.policy.scopes import supervised_cases, visible_cases
+def pending_items(
+    branches: list[Any], until: datetime, limit: int | None = None, since: datetime | None = None
+) -> tuple[list[tuple[Case, Deadline]], int]:
+    """The unmet deadlines due by `until` (overdue ones included) of the cases the policy's
+    branches grant (scopes.pending_deadline_branches), earliest first, at most `limit`; and how
+    many there are, counted up to COUNT_MAX + 1 (shown_count writes it). `since`: only those not
+    due before it. Each branch reads its own index range, most
+    urgent first, from the stored pending deadlines."""
+    from sqlalchemy import literal, type_coerce, union, union_all
+    from sqlalchemy.types import NullType
+
+    from casework.cases.workflow import pending
+
+    pending.settle()
+    if not branches:
+        return [], 0
+    key = (PendingDeadline.case_id, PendingDeadline.kind, PendingDeadline.subject)
+    due = [b.where(PendingDeadline.due_at <= until) for b in branches]
+    if since is not None:  # not yet overdue
+        due = [b.where(PendingDeadline.due_at >= since) for b in due]
+    # Counted up to the limit per grant (each from its own index, without reading the table),
+    # then merged here: a deadline two grants yield counts once; a grant past the limit means
+    # more than the limit in all. A UNION would read every row of every grant before counting.
+    # (The ids are compared as the driver gives them: no conversion of thousands of UUIDs.)
+    raw = (type_coerce(PendingDeadline.case_id, NullType()).label("case_id"), *key[1:])
+    capped = [b.with_only_columns(*raw).limit(COUNT_MAX + 1).subquery() for b in due]
+    rows = db.session.execute(
+        union_all(*(select(literal(i).label("grant"), c) for i, c in enumerate(capped)))
+    ).all()
+    per_grant = Counter(r[0] for r in rows)
+    total = len({tuple(r[1:]) for r in rows})
+    if max(per_grant.values(), default=0) > COUNT_MAX:
+        total = COUNT_MAX + 1
+    if limit == 0:
+        return [], total
+    cols = (*key, PendingDeadline.due_at)
+    order = (PendingDeadline.due_at, PendingDeadline.case_id, PendingDeadline.kind)
+    firsts = [b.with_only_columns(*cols).order_by(*order).limit(limit).subquery() for b in due]
+    merged = union(*(select(f) for f in firsts)).subquery()
+    stmt = select(merged).order_by(merged.c.due_at, merged.c.case_id, merged.c.kind)
+    rows = db.session.execute(stmt.limit(limit)).all()
+    wanted = {r.case_id for r in rows}
+    found = select(Case).where(Case.id.in_(wanted)).options(joinedload(Case.handling_unit))
+    cases = {c.id: c for c in db.session.scalars(found)} if wanted else {}
+    items = [
+        (cases[r.case_id], Deadline(r.case_id, r.kind, r.due_at, None, r.subject)) for r in rows
+    ]
+    return items, total
+
+
+def shown_count(n: int) -> int | str:
+    """A count as a page shows it: past COUNT_MAX, "1000+"."""
+    return f"{COUNT_MAX}+" if n > COUNT_MAX else n
+
+
+def board(user: User, limit: int | None = None) -> Board:
+    """The deadlines board: unmet deadlines overdue or due within a day, of the unit's cases; for
+    reviewers, of the whole subtree (the web page and the API both show this). Every case counts,
+    however many: the deadlines are read from the stored pending deadlines by index."""
+    from casework.dataprotection import service as data_requests
+    from casework.policy import Permission, require
+    from casework.policy.scopes import pending_deadline_branches
 
     require(user, Permission.CASE_READ)
-    supervises = can(user, Permission.CASE_SUPERVISE)
-    stmt = supervised_cases(user) if supervises else visible_cases(user)
-    cases = list(db.session.scalars(stmt.where(Case.status != "closed").limit(BOARD_CASES_MAX)))
+    items, total = pending_items(pending_deadline_branches(user), utcnow() + BOARD_HORIZON, limit)
     # Data-subject requests run on closed cases too (erasure is often asked after closure).
-    from casework.dataprotection import service as data_requests
-
-    items = open_items(cases) + data_requests.deadline_items(user)
-    return sorted(items, key=lambda pair: pair[1].due_at)
+    asked = data_requests.deadline_items(user)
+    items = sorted(items + asked, key=lambda pair: pair[1].due_at)
+    return Board(
+        items[:limit] if limit is not None else items,
+        min(total, COUNT_MAX) + len(asked),
+        more=total > COUNT_MAX,
+    )
 
 
 def notify_overdue(now: datetime | None = None, batch: int = 500) -> int:
     """Tell the parent unit's reviewers, once, of every deadline that has passed unmet.
 
-    Run by `casework deadlines check` from cron; the same computation as the boards.
+    Run by `casework deadlines check` from cron; reads the same pending deadlines as the boards.
     """
     from casework import audit
     from casework.audit import Tag
+    from casework.cases.workflow import pending
     from casework.cases.workflow.models import DeadlineAlert
     from casework.cases.workflow.notifications import notify, reviewers_of
 
     now = now or utcnow()
+    pending.settle()
+    told = exists().where(
+        DeadlineAlert.case_id == PendingDeadline.case_id,
+        DeadlineAlert.kind == PendingDeadline.kind,
+        DeadlineAlert.subject == PendingDeadline.subject,
+    )
+    stmt = (
+        select(PendingDeadline, Case)
+        .join(Case, Case.id == PendingDeadline.case_id)
+        .where(PendingDeadline.due_at < now, Case.status != "closed", ~told)
+        .order_by(PendingDeadline.due_at, PendingDeadline.case_id, PendingDeadline.kind)
+        .limit(batch)
+    )
     alerted = 0
-    last_id: uuid.UUID | None = None
-    while True:
-        stmt = select(Case).where(Case.status != "closed").order_by(Case.id).limit(batch)
-        if last_id is not None:
-            stmt = stmt.where(Case.id > last_id)
-        cases = list(db.session.scalars(stmt))
-        if not cases:
-            break
-        last_id = cases[-1].id
-        known = {
-            (a.case_id, a.kind, a.subject)
-            for a in db.session.scalars(
-                select(DeadlineAlert).where(DeadlineAlert.case_id.in_([c.id for c in cases]))
+    while rows := db.session.execute(stmt).all():
+        for row, case in rows:
+            db.session.add(
+                DeadlineAlert(
+                    case_id=case.id, kind=row.kind, subject=row.subject, due_at=row.due_at
+                )
             )
-        }
-        by_id = {c.id: c for c in cases}
-        for case_id, deadlines in deadlines_for_cases(cases).items():
-            for deadline in deadlines:
-                key = (case_id, deadline.kind, deadline.subject)
-                if not deadline.overdue(now) or key in known:
-                    continue
-                case = by_id[case_id]
-                db.session.add(
-                    DeadlineAlert(
-                        case_id=case_id,
-                        kind=deadline.kind,
-                        subject=deadline.subject,
-                        due_at=deadline.due_at,
-                    )
-                )
-                unit = case.handling_unit
-                targets = (
-                    reviewers_of(unit.parent_id)
-                    if unit.parent_id is not None
-                    else reviewers_of(unit.id)
-                )
-                notify(targets, f"overdue:{deadline.kind}", case, urgent=True)
-                audit.record(None, Tag.DEADLINE_OVERDUE, case, kind=deadline.kind)
-                alerted += 1
+            unit = case.handling_unit
+            targets = (
+                reviewers_of(unit.parent_id)
+                if unit.parent_id is not None
+                else reviewers_of(unit.id)
+            )
+            notify(targets, f"overdue:{row.kind}", case, urgent=True)
+            audit.record(None, Tag.DEADLINE_OVERDUE, case, kind=row.kind)
+            alerted += 1
         db.session.flush()
     return alerted
