@@ -114,7 +114,8 @@ def prepare(url: str, keyring: Path, args: argparse.Namespace) -> list[Actor]:
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-        refresh_statistics(db.engine)  # SQLite: as `casework deadlines check` does from cron
+        refresh_statistics(db.session)  # SQLite: as `casework deadlines check` does from cron
+        db.session.commit()
         print(f"  database ready: {world.seeded:,} cases ({time.perf_counter() - t0:.0f} s)")
 
         busiest = sorted(world.communes, key=lambda u: -_weight(world, u))

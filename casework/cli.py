@@ -84,7 +84,8 @@ def init_command(admin_username: str | None, admin_unit: str, admin_unit_name: s
     from casework.db import refresh_statistics
 
     rebuilt = pending.ensure_current()
-    refresh_statistics(db.engine)
+    refresh_statistics(db.session)
+    db.session.commit()
     if rebuilt:
         click.echo(_("Deadlines computed again for every open case."))
     if admin_username:

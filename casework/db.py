@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator, any_, func
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, any_, func, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
@@ -260,13 +260,12 @@ def configure_sqlite(engine: Any) -> None:
         gate.leave(record.info)
 
 
-def refresh_statistics(engine: Any) -> None:
+def refresh_statistics(session: Any) -> None:
     """Give SQLite's query planner fresh table statistics (a bounded ANALYZE: a few hundredths of
-    a second on a million cases). Without them it may count a month's reports through the
-    severity index rather than the unit's. PostgreSQL keeps its own (autovacuum)."""
-    if engine.dialect.name != "sqlite":
+    a second on a million cases), in the session's transaction (the caller commits). Without
+    them it may count a month's reports through the severity index rather than the unit's.
+    PostgreSQL keeps its own (autovacuum)."""
+    if session.get_bind().dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    session.execute(text("PRAGMA analysis_limit=1000"))
+    session.execute(text("ANALYZE"))

@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from flask import current_app
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 
 from casework.accounts.models import User
 from casework.accounts.units import subtree_select
-from casework.cases.models import Case, FollowUp
+from casework.cases.models import Case
 from casework.cases.workflow import timers
 from casework.cases.workflow.models import (
     ClosureRequest,
     Escalation,
-    QuickReport,
     QuickReportDelivery,
 )
 from casework.db import utcnow
@@ -31,7 +29,6 @@ from casework.policy.scopes import (
     supervised_cases,
     visible_referrals,
 )
-from casework.referrals.models import Referral
 from casework.reports.periods import report_tz
 
 RECENT_DAYS = 7
@@ -73,7 +70,8 @@ def _subtree_cases(user: User) -> object:
 
 
 def reviewer(user: User) -> Dashboard:
-    """The subtree at a glance; every figure is one COUNT."""
+    """The subtree at a glance: its open cases by severity, overdue items (from the stored
+    pending deadlines), and what waits for her answer."""
     now = utcnow()
     open_cases = _subtree_cases(user)
     by_severity = dict(
@@ -81,29 +79,16 @@ def reviewer(user: User) -> Dashboard:
             select(open_cases.c.severity, func.count()).group_by(open_cases.c.severity)
         ).all()
     )
-    ids = select(open_cases.c.id)
-    hours = current_app.config["QUICK_REPORT_HOURS"]
-    sent = exists().where(QuickReport.case_id == open_cases.c.id)
+    # Overdue items from the stored pending deadlines (by index), not by reading every case.
+    overdue, capped = timers.overdue_by_kind(pending_deadline_branches(user), now)
+
+    def shown(kind: str) -> int | str:
+        return f"{overdue[kind]}+" if capped else overdue[kind]
+
     counts = {
-        "overdue_follow_ups": _count(
-            select(func.count(FollowUp.id)).where(
-                FollowUp.case_id.in_(ids), FollowUp.status == "due", FollowUp.due_at < now
-            )
-        ),
-        "overdue_referrals": _count(
-            select(func.count(Referral.id)).where(
-                Referral.case_id.in_(ids),
-                Referral.status == "sent",
-                Referral.answer_due_at < now,
-            )
-        ),
-        "overdue_quick_reports": _count(
-            select(func.count()).where(
-                open_cases.c.severity.in_(current_app.config["QUICK_REPORT_SEVERITIES"]),
-                open_cases.c.classified_at < now - timedelta(hours=hours),
-                ~sent,
-            )
-        ),
+        "overdue_follow_ups": shown("follow_up"),
+        "overdue_referrals": shown("referral_answer"),
+        "overdue_quick_reports": shown("quick_report"),
         "pending_escalations": _count(
             select(func.count(Escalation.id)).where(
                 Escalation.status == "pending", Escalation.to_unit_id == user.unit_id

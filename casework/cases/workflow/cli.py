@@ -21,7 +21,7 @@ def deadlines_check() -> None:
     from casework.cases.workflow import pending, timers
     from casework.db import refresh_statistics
 
-    refresh_statistics(db.engine)
+    refresh_statistics(db.session)
     if pending.ensure_current():
         # The limits or public holidays changed: every open case's deadlines follow them.
         click.echo(_("Deadlines computed again for every open case."), err=True)

@@ -380,6 +380,37 @@ def pending_items(
     return items, total
 
 
+def overdue_by_kind(branches: list[Any], now: datetime) -> tuple[Counter[str], bool]:
+    """How many deadlines of each kind the branches' cases have overdue (counted up to COUNT_MAX
+    per grant), and whether a grant had more than that (the counts are then lower bounds)."""
+    from sqlalchemy import literal, type_coerce, union_all
+    from sqlalchemy.types import NullType
+
+    from casework.cases.workflow import pending
+
+    pending.settle()
+    if not branches:
+        return Counter(), False
+    raw = (
+        type_coerce(PendingDeadline.case_id, NullType()).label("case_id"),
+        PendingDeadline.kind,
+        PendingDeadline.subject,
+    )
+    capped = [
+        b.where(PendingDeadline.due_at < now)
+        .with_only_columns(*raw)
+        .limit(COUNT_MAX + 1)
+        .subquery()
+        for b in branches
+    ]
+    rows = db.session.execute(
+        union_all(*(select(literal(i).label("grant"), c) for i, c in enumerate(capped)))
+    ).all()
+    per_grant = Counter(r[0] for r in rows)
+    kinds = Counter(kind for _case, kind, _subject in {tuple(r[1:]) for r in rows})
+    return kinds, max(per_grant.values(), default=0) > COUNT_MAX
+
+
 def shown_count(n: int) -> int | str:
     """A count as a page shows it: past COUNT_MAX, "1000+"."""
     return f"{COUNT_MAX}+" if n > COUNT_MAX else n
