@@ -51,6 +51,14 @@ cursor: no ORM, no SQLAlchemy, no decryption, no policy.
   pages            GET /cases/, POST /cases/search, GET /cases/<id> through the test client, signed
                    in: the whole request (session check, CSRF, templates, audit commit).
 
+"Bare SQL" is a lower bound no implementation of the rules could reach: it leaves out the policy's
+grants, the decryption and the audit event. So the list and the file also get a floor, what any
+implementation of the same rules must run at the least: for the list, the very statements the app
+sent (each grant paged by key, then merged), captured from one run and replayed on the driver's
+cursor; for the file, its rows and data keys by bare SQL, every key unwrapped and every field
+decrypted with the cipher itself, and the view's audit event hashed and appended. The ratio to the
+floor is the cost of the application's own code (ORM, policy checks, key cache).
+
 The database given with --pg is emptied: use a throwaway one. SQLite runs in a temporary file unless
 --db names one (kept, with its benchmark master key beside it, for a later run with --reuse).
 """
@@ -98,7 +106,7 @@ from casework.audit.verify import ChainRow
 from casework.cases import search, service, vocab
 from casework.cases.listing import PAGE_SIZE
 from casework.cases.models import Case, CaseCounter, CaseType, Person
-from casework.crypto import blindindex, datakeys
+from casework.crypto import blindindex, cipher, datakeys
 from casework.crypto.keyring import parse_keyring
 from casework.crypto.models import DataKey
 from casework.extensions import db
@@ -605,6 +613,8 @@ class Row:
     operation: str
     app: Timing
     bare: Timing
+    floor: Timing | None = None  # what any implementation of the same rules must run
+    floor_is: str = ""
 
     @property
     def ratio(self) -> float:
@@ -677,8 +687,33 @@ def measure_list(world: World, unit_id: int, repeat: int, label: str, depth: int
         return [raw(page), raw(types)]
 
     return Row(
-        label, timed(app, repeat, officer_of(world, unit_id)), timed_bare(repeat, statements)
+        label,
+        timed(app, repeat, officer_of(world, unit_id)),
+        timed_bare(repeat, statements),
+        replayed(app, officer_of(world, unit_id), repeat),
+        "the app's own SQL on the driver's cursor",
     )
+
+
+def replayed(run: Callable[[Any], object], prepare: Callable[[int], Any], repeat: int) -> Timing:
+    """The floor of a read: the very statements the app sent (its policy's grants, keyset and
+    filters included), captured from one run and replayed on the driver's cursor."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        sent.append((statement, params))
+
+    fresh()
+    arg = prepare(0)
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        run(arg)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    fresh()
+    found = timed(lambda stmts: bare(*stmts), repeat, lambda _i: list(sent))
+    found.queries = len(sent)
+    return found
 
 
 def timed_bare(repeat: int, statements: Callable[[int], list[tuple[str, Any]]]) -> Timing:
@@ -733,7 +768,131 @@ def measure_file(world: World, unit_id: int, cases: list[uuid.UUID], repeat: int
         ]
 
     app_timing = timed(app, repeat, prepare)
-    return Row("case file (case + people decrypted)", app_timing, timed_bare(repeat, statements))
+    return Row(
+        "case file (case + people decrypted)",
+        app_timing,
+        timed_bare(repeat, statements),
+        measure_file_floor(cases, repeat),
+        "bare SQL, the same keys unwrapped and fields decrypted, the view's audit event",
+    )
+
+
+# --- The floor: the same SQL, decryption and audit append, written by hand ----------------------
+
+CASE_FIELDS = (Case.summary, Case.reporter_name, Case.reporter_contact)
+PERSON_FIELDS = (
+    Person.full_name, Person.aliases, Person.date_of_birth, Person.phone, Person.address,
+    Person.id_number, Person.safe_contact,
+)  # fmt: skip
+
+
+def _by_name(cursor_rows: list[list[Any]], description: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in description]
+    return [dict(zip(names, row, strict=True)) for row in cursor_rows]
+
+
+def _bare_named(*statements: tuple[str, Any]) -> list[list[dict[str, Any]]]:
+    """As bare(), with each row as a dict by column name."""
+    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        out = []
+        for sql_text, params in statements:
+            cursor.execute(sql_text, params)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            out.append(_by_name(rows, cursor.description) if rows else [])
+        return out
+    finally:
+        cursor.close()
+
+
+def _uuid(value: Any) -> str:
+    """A UUID as the app writes it, whether the driver gives a UUID or SQLite's 32 hex digits."""
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+def _decrypt(f: Any, row: dict[str, Any], aeads: dict[Any, Any], owner: str) -> Any:
+    """One field of a row, decrypted under its owner's key (its own row's id in the binding)."""
+    blob = row.get(f.column_name)
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    aead = aeads[(f.key_owner, owner, cipher.key_version_of(blob))]
+    return f.decode(cipher.decrypt(aead, f.binding(_uuid(row["id"])), blob))
+
+
+def _audit_append(tag: str, object_type: str, object_id: str | None, compiled: Any) -> None:
+    """An audit event as audit.record appends it: the chain's head read, the event hashed and
+    inserted after it (in the transaction, as the app's view; the run is rolled back)."""
+    head = bare(_HEAD_SQL)[0]
+    event_row = ChainRow(
+        (head[0][0] + 1) if head else 1, datetime.now(UTC), None, None, None, "officer", tag,
+        object_type, object_id, "ok", None, None, "{}", bytes(head[0][1]) if head else GENESIS,
+        b"",
+    )  # fmt: skip
+    event_row = event_row._replace(hash=event_hash(event_row))
+    bare(raw(None, compiled, **event_row._asdict()))
+
+
+_HEAD_SQL: tuple[str, Any] = ("", ())
+
+
+def _audit_insert() -> Any:
+    return (
+        insert(AuditEvent)
+        .values({c: bindparam(c) for c in ChainRow._fields})
+        .compile(dialect=db.engine.dialect)
+    )
+
+
+def measure_file_floor(cases: list[uuid.UUID], repeat: int) -> Timing:
+    """The case file's floor: the case row, its people's rows and their data keys by bare SQL,
+    every key unwrapped and every field the app decrypts decrypted with the cipher itself, and
+    the view's audit event appended: what any implementation of the same rules must do."""
+    global _HEAD_SQL
+    _HEAD_SQL = raw(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    )
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    # Generous to the floor: the key-encryption key and the audit insert are ready before the
+    # clock starts.
+    kek_bytes = datakeys.kek(datakeys.current_keyring().primary)
+    audit_insert = _audit_insert()
+
+    def statements(i: int) -> list[tuple[str, Any]]:
+        case_id = cases[i % len(cases)]
+        key = select(
+            DataKey.owner_kind, DataKey.owner_id, DataKey.key_version, DataKey.wrapped_key
+        ).where(DataKey.wrapped_key.is_not(None))
+        people = select(Person.id).where(Person.case_id == case_id)
+        return [
+            raw(select(Case.__table__).where(Case.id == case_id)),
+            raw(select(Person.__table__).where(Person.case_id == case_id).order_by(Person.created_at)),
+            raw(key.where(DataKey.owner_kind == "case", DataKey.owner_id == case_id)),
+            raw(key.where(DataKey.owner_kind == "person", DataKey.owner_id.in_(people))),
+        ]  # fmt: skip
+
+    def floor(stmts: list[tuple[str, Any]]) -> None:
+        case_rows, people_rows, case_keys, person_keys = _bare_named(*stmts)
+        key_rows = case_keys + person_keys
+        aeads = {
+            (k["owner_kind"], _uuid(k["owner_id"]), k["key_version"]): AESGCM(
+                datakeys.unwrap(kek_bytes, bytes(k["wrapped_key"]))
+            )
+            for k in key_rows
+        }
+        case = case_rows[0]
+        case_id = _uuid(case["id"])
+        _ = [_decrypt(f, case, aeads, case_id) for f in CASE_FIELDS]
+        for person in people_rows:
+            owner = _uuid(person["id"])
+            _ = [_decrypt(f, person, aeads, owner) for f in PERSON_FIELDS]
+        _audit_append("case:file:view", "case_file", case_id, audit_insert)
+
+    found = timed(floor, repeat, statements)
+    found.queries = len(statements(0)) + 2
+    fresh()
+    return found
 
 
 def index_value(f: Any, value: str) -> int:
@@ -1048,6 +1207,13 @@ def print_report(title: str, report: Report) -> None:
                 row.bare.queries,
             )
         )  # fmt: skip
+    for row in report.rows:
+        if row.floor is not None:
+            print(
+                f"  {row.operation}: floor {row.floor.median_ms:.2f} ms ({row.floor_is}, "
+                f"{row.floor.queries} statements); the app takes "
+                f"{row.app.median_ms / row.floor.median_ms:.1f}× its floor"
+            )
     intake = report.rows[-1]
     print(
         f"  intake throughput: {1000 / intake.app.median_ms:,.0f} cases/s through open_case, "
