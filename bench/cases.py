@@ -106,6 +106,7 @@ from casework.audit.verify import ChainRow
 from casework.cases import search, service, vocab
 from casework.cases.listing import PAGE_SIZE
 from casework.cases.models import Case, CaseCounter, CaseType, Person
+from casework.cases.workflow.models import PendingDeadline
 from casework.crypto import blindindex, cipher, datakeys
 from casework.crypto.keyring import parse_keyring
 from casework.crypto.models import DataKey
@@ -975,7 +976,8 @@ def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[s
 
 
 def _bare_intake(world: World, k: int, now: datetime, blob: bytes) -> list[tuple[str, Any]]:
-    """The rows one intake writes, as SQL: counter, case, types, victim, two data keys, audit."""
+    """The rows one intake writes, as SQL: counter, case, types, victim, two data keys, its
+    pending deadline (the commune chair's notice), audit."""
     unit_id = world.commune()
     officer = world.officers[unit_id]
     case_id, person_id = uuid.uuid4(), uuid.uuid4()
@@ -990,6 +992,10 @@ def _bare_intake(world: World, k: int, now: datetime, blob: bytes) -> list[tuple
         ),
         insert(CaseType).values(case_id=case_id, code="domestic_violence"),
         insert(CaseType).values(case_id=case_id, code="domestic_violence.physical"),
+        insert(PendingDeadline).values(
+            case_id=case_id, kind="notify_commune_chair", subject="", due_at=now,
+            owning_unit_id=unit_id, handling_unit_id=unit_id,
+        ),
         insert(Person).values(
             id=person_id, case_id=case_id, role="victim", sex="female", created_at=now,
             created_by_id=officer, version=1, bidx_key_id="mk-bench",
@@ -1065,6 +1071,7 @@ def measure_intake(world: World, n: int) -> Row:
     bare_cases = select(Case.id).where(Case.code.like("BARE-%"))
     bare_people = select(Person.id).where(Person.case_id.in_(bare_cases))
     for stmt in (
+        delete(PendingDeadline).where(PendingDeadline.case_id.in_(bare_cases)),
         delete(DataKey).where(DataKey.owner_id.in_(bare_people.union(bare_cases))),
         delete(Person).where(Person.case_id.in_(bare_cases)),
         delete(CaseType).where(CaseType.case_id.in_(bare_cases)),
