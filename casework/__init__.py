@@ -76,6 +76,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
             from casework.db import configure_sqlite
 
             configure_sqlite(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            from casework.db import configure_postgresql
+
+            configure_postgresql(db.engine)
 
     from casework import crypto
 

@@ -137,13 +137,18 @@ def _visible_grants(unit_id: Any, user_id: Any, now: Any, model: Any = None) -> 
     ]
 
 
-def _supervised_grants(unit_id: Any, user_id: Any, model: Any = None) -> list[Any]:
+def _supervised_grants(
+    unit_id: Any, user_id: Any, model: Any = None, units: list[int] | None = None
+) -> list[Any]:
+    """units: the subtree's ids when the caller read them already (a literal list lets
+    PostgreSQL's planner count them; it guesses a recursive query's size a hundred times too
+    large and then reads the whole table)."""
     from sqlalchemy import select
 
     from casework.accounts.units import subtree_select
 
     model, case_id = _subject(model)
-    subtree = subtree_select(unit_id)
+    subtree = subtree_select(unit_id) if units is None else units
     grants = (model.handling_unit_id.in_(subtree), model.owning_unit_id.in_(subtree))
     return [
         select(model).where(grant, _not_recused(user_id, case_id)).correlate_except(model)
@@ -237,7 +242,10 @@ def pending_deadline_branches(user: User) -> list[Any]:
     if user.unit_id is None or not can(user, Permission.CASE_READ):
         return []
     if can(user, Permission.CASE_SUPERVISE):
-        return _supervised_grants(user.unit_id, user.id, PendingDeadline)
+        from casework.accounts.units import subtree_ids
+
+        units = subtree_ids(user.unit_id)
+        return _supervised_grants(user.unit_id, user.id, PendingDeadline, units)
     return _visible_grants(user.unit_id, user.id, utcnow(), PendingDeadline)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, case, literal, select, text
+from sqlalchemy import ColumnElement, Select, and_, case, literal, select
 
 from casework import audit
 from casework.accounts.models import Unit, User
@@ -103,10 +103,6 @@ def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Repor
     """The figures of DESIGN.md §8 for the unit's subtree, without recording anything."""
     authorise(user, unit)
     window = Window(period)
-    if db.engine.dialect.name == "postgresql":
-        # Report queries are many and short; compiling each with JIT (their cost estimates cross
-        # the threshold) takes longer than running it.
-        db.session.execute(text("SET LOCAL jit = off"))
     from_summary = summary.counts_for(unit, period, grouping)
     if from_summary is not None:
         raw, as_of = from_summary
