@@ -261,16 +261,16 @@ def configure_sqlite(engine: Any) -> None:
 
 
 def configure_postgresql(engine: Any) -> None:
-    """Turn PostgreSQL's JIT compiler off on every connection. The policy's scoped queries are
+    """Turn PostgreSQL's JIT compiler off in every transaction. The policy's scoped queries are
     short but their cost estimates (subtrees, unions of grants over a million cases) cross the
-    JIT threshold, and compiling one took 0.7 s where running it took under a millisecond."""
+    JIT threshold, and compiling one took 0.7 s where running it took under a millisecond.
+    SET LOCAL, not SET: behind pgbouncer's transaction pooling a session setting would stay on a
+    server connection other clients share."""
     from sqlalchemy import event
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        with dbapi_connection.cursor() as cur:
-            cur.execute("SET jit = off")
-        dbapi_connection.commit()
+    @event.listens_for(engine, "begin")
+    def _no_jit(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("SET LOCAL jit = off")
 
 
 def refresh_statistics(session: Any) -> None:
