@@ -486,6 +486,7 @@ def seed(world: World, until: int, *, quiet: bool = False) -> float:
                     "sexual_violence": codes[0].startswith(("sexual", "child_abuse.sexual")),
                     "severity": severity, "risk": None, "gbv_type": None,
                     "classified_at": received if severity else None,
+                    "reportable_since": received if severity in ("S3", "S4") else None,
                     "closed_at": closed_at(rng, received, now) if status == "closed" else None, "closure_outcome": None,
                     "created_at": received, "updated_at": received, "version": 1,
                 }

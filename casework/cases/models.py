@@ -101,6 +101,9 @@ class Case(db.Model):
     risk: Mapped[str | None] = mapped_column(String(16))
     gbv_type: Mapped[str | None] = mapped_column(String(32))
     classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its severity first needed a quick report (the 24-hour clock starts there, not at a
+    # first classification at a lower severity).
+    reportable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closure_outcome: Mapped[str | None] = mapped_column(String(32))

@@ -347,9 +347,13 @@ def classify(
     case.severity = severity
     case.risk = risk
     case.gbv_type = gbv_type
+    now = utcnow()
     if case.classified_at is None:
-        case.classified_at = utcnow()
-    case.updated_at = utcnow()
+        case.classified_at = now
+    reportable = severity in current_app.config["QUICK_REPORT_SEVERITIES"]
+    if reportable and case.reportable_since is None:
+        case.reportable_since = now
+    case.updated_at = now
     if case.status == "open":
         states.move(actor, case, "active")
     db.session.flush()

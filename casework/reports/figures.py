@@ -181,7 +181,7 @@ def quick_reports(scope: Scope, w: Window) -> Counts:
         .correlate(Case)
         .scalar_subquery()
     )
-    outcome = _outcome(first, Case.classified_at, hours)
+    outcome = _outcome(first, func.coalesce(Case.reportable_since, Case.classified_at), hours)
     flag = w.flag(Case.classified_at)
     stmt = select(flag, outcome, func.count()).where(
         Case.severity.in_(current_app.config["QUICK_REPORT_SEVERITIES"]),

@@ -37,6 +37,8 @@ def case_at(officer, when: datetime, *, severity: str | None = None, **fields): 
             gbv_type=None,
         )
         case.classified_at = when
+        if case.reportable_since is not None:
+            case.reportable_since = when
         db.session.commit()
     return case
 

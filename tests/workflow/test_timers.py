@@ -235,6 +235,32 @@ def test_a_report_just_before_local_midnight_counts_from_that_local_day(ctx):
     assert later.astimezone(timers._tz()).date() == date(2026, 12, 8)
 
 
+def test_a_case_raised_to_s3_later_gets_24_hours_from_the_raise_not_from_its_first_class(org):
+    officer = org["officer_c1"]
+    case = open_case(officer)
+    first = dict(types=["domestic_violence"], risk=None, gbv_type=None)
+    cases.classify(officer, case, expected_version=case.version, severity="S1", **first)
+    db.session.commit()
+    assert "quick_report" not in _kinds(case)
+    # A week later the officer learns of a weapon: the case is raised to S3.
+    case.classified_at = utcnow() - timedelta(days=7)
+    db.session.commit()
+    cases.classify(officer, case, expected_version=case.version, severity="S3", **first)
+    db.session.commit()
+    deadline = _kinds(case)["quick_report"]
+    assert deadline.due_at == case.reportable_since + timedelta(hours=24)
+    assert not deadline.overdue() and deadline.overdue(utcnow() + timedelta(hours=25))
+    # Lowered and raised again, the clock keeps its first start.
+    started = case.reportable_since
+    cases.classify(officer, case, expected_version=case.version, severity="S2", **first)
+    cases.classify(officer, case, expected_version=case.version, severity="S4", **first)
+    db.session.commit()
+    assert case.reportable_since == started
+    # The board, from the stored pending deadlines, agrees.
+    on_board = [d for c, d in timers.board(officer).items if c.id == case.id]
+    assert [d.due_at for d in on_board if d.kind == "quick_report"] == [deadline.due_at]
+
+
 def test_quick_report_due_24_hours_after_classification_and_met_by_sending(org):
     case = open_case(org["officer_c1"])
     cases.classify(

@@ -51,6 +51,7 @@ _CASE_FIELDS = (
     "sexual_violence",
     "gbv_type",
     "classified_at",
+    "reportable_since",
     "severity",
     "status",
     "owning_unit_id",

@@ -276,9 +276,12 @@ def _case_deadlines(case: Case, f: _Facts) -> list[Deadline]:
         out.append(
             Deadline(case.id, "medical_referral_ec", start + _hours("medical_referral_ec"), medical)
         )
-    if case.classified_at and case.severity in current_app.config["QUICK_REPORT_SEVERITIES"]:
+    # From the moment the severity first needed a quick report (a case raised to S3 a week after
+    # its first classification is not overdue at once).
+    reportable = case.reportable_since or case.classified_at
+    if reportable and case.severity in current_app.config["QUICK_REPORT_SEVERITIES"]:
         sent = _first(r.sent_at for r in f.quick_reports.get(case.id, []))
-        due = case.classified_at + timedelta(hours=current_app.config["QUICK_REPORT_HOURS"])
+        due = reportable + timedelta(hours=current_app.config["QUICK_REPORT_HOURS"])
         out.append(Deadline(case.id, "quick_report", due, sent))
     for referral in f.referrals.get(case.id, []):
         # A partner answers within the configured hours; a withdrawal ends the wait.

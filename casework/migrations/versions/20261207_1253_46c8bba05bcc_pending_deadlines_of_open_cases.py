@@ -1,5 +1,6 @@
 """Pending deadlines of open cases (derived: `casework init` computes them for existing cases),
-and the indexes reports use to count a subtree's cases classified or closed in a period
+the indexes reports use to count a subtree's cases classified or closed in a period, and when a
+case's severity first needed a quick report
 
 Revision ID: 46c8bba05bcc
 Revises: b146e9303ebe
@@ -71,6 +72,9 @@ def upgrade():
         )
 
     with op.batch_alter_table("case_file", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reportable_since", casework.db.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.create_index(
             "ix_case_file_owning_classified", ["owning_unit_id", "classified_at"], unique=False
         )
@@ -79,6 +83,12 @@ def upgrade():
         )
 
     # ### end Alembic commands ###
+    # Cases already at a severity that needs a quick report: the best known start of their
+    # clock is their classification (as before this column).
+    op.execute(
+        "UPDATE case_file SET reportable_since = classified_at"
+        " WHERE severity IN ('S3', 'S4') AND classified_at IS NOT NULL"
+    )
 
 
 def downgrade():
@@ -86,6 +96,7 @@ def downgrade():
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.drop_index("ix_case_file_owning_closed")
         batch_op.drop_index("ix_case_file_owning_classified")
+        batch_op.drop_column("reportable_since")
 
     with op.batch_alter_table("pending_deadline", schema=None) as batch_op:
         batch_op.drop_index("ix_pending_deadline_owning_due")
