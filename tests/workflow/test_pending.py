@@ -224,3 +224,27 @@ def test_past_the_counting_limit_the_board_says_more_than(org, browser, monkeypa
     assert page.count('class="overdue"') == 3  # the page shows up to 200
     home = browser.get("/").get_data(as_text=True)
     assert "2+" in home
+
+
+def test_a_savepoint_rolled_back_keeps_the_outer_transactions_deadlines(org):  # type: ignore[no-untyped-def]
+    officer = org["officer_c1"]
+    case = open_case(officer)
+    follow_up = support.schedule_follow_up(officer, case, due_at=utcnow() + timedelta(hours=2))
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    savepoint.rollback()
+    db.session.commit()
+    assert (case.id, "follow_up", str(follow_up.id)) in {row[:3] for row in _stored()}
+    assert _stored() == _computed()
+
+
+def test_the_nightly_rebuild_mends_a_row_gone_wrong(app, org):  # type: ignore[no-untyped-def]
+    case = classified_case(org["officer_c1"])
+    expected = _stored()
+    # A row lost and another left behind, as a fault outside the upkeep could leave them.
+    db.session.execute(delete(PendingDeadline).where(PendingDeadline.kind == "quick_report"))
+    db.session.commit()
+    assert _stored() != expected
+    result = app.test_cli_runner().invoke(args=["deadlines", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert _stored() == expected and case.id in {row[0] for row in expected}

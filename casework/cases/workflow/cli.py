@@ -40,3 +40,14 @@ def deadlines_check() -> None:
             ),
             err=True,
         )
+
+
+@deadlines_group.command("rebuild")
+@with_appcontext
+def deadlines_rebuild() -> None:
+    """Compute every open case's deadlines again (nightly, a safety net beside the per-commit
+    upkeep)."""
+    from casework.cases.workflow import pending
+
+    changed = pending.rebuild()
+    click.echo(_("%(n)d pending deadline(s) corrected.", n=changed))

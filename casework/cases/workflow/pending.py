@@ -99,10 +99,6 @@ def _note(session: Any, _flush_context: Any) -> None:
             todo.add(found)
 
 
-def _forget(session: Any, *_args: Any) -> None:
-    session.info.pop(_TODO, None)
-
-
 def _forget_at_end(session: Any, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_TODO, None)
@@ -122,7 +118,8 @@ def install(session_class: Any) -> None:
     for name, hook in (
         ("after_flush", _note),
         ("before_commit", settle),
-        ("after_soft_rollback", _forget),
+        # Only when the whole transaction ends: a savepoint rolled back keeps what the outer
+        # transaction changed (computing a case again for nothing is harmless).
         ("after_transaction_end", _forget_at_end),
     ):
         if not event.contains(session_class, name, hook):
@@ -187,8 +184,17 @@ def refresh(case_ids: Iterable[uuid.UUID], session: Any = None) -> int:
         session = db.session()
     changed = 0
     for chunk in _batches(sorted(set(case_ids))):
+        # The cases locked (PostgreSQL; SQLite's writers already take turns) and every record
+        # read afresh: a request that loaded the case before another one moved it must not write
+        # the old units or deadlines back. The session has flushed, so nothing unsaved is lost.
+        session.expire_all()
         cases = list(
-            session.scalars(select(Case).where(Case.id.in_(chunk), Case.status != "closed"))
+            session.scalars(
+                select(Case)
+                .where(Case.id.in_(chunk), Case.status != "closed")
+                .order_by(Case.id)
+                .with_for_update()
+            )
         )
         wanted = _unmet(cases)
         stored: dict[Key, tuple[Any, int, int]] = {

@@ -432,10 +432,11 @@ def board(user: User, limit: int | None = None) -> Board:
     # Data-subject requests run on closed cases too (erasure is often asked after closure).
     asked = data_requests.deadline_items(user)
     items = sorted(items + asked, key=lambda pair: pair[1].due_at)
+    more = total > COUNT_MAX
     return Board(
         items[:limit] if limit is not None else items,
-        min(total, COUNT_MAX) + len(asked),
-        more=total > COUNT_MAX,
+        COUNT_MAX if more else total + len(asked),
+        more=more,
     )
 
 
