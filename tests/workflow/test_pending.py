@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from casework.cases import service as cases
 from casework.cases import support, timeline
@@ -248,3 +249,23 @@ def test_the_nightly_rebuild_mends_a_row_gone_wrong(app, org):  # type: ignore[n
     result = app.test_cli_runner().invoke(args=["deadlines", "rebuild"])
     assert result.exit_code == 0, result.output
     assert _stored() == expected and case.id in {row[0] for row in expected}
+
+
+@pytest.mark.postgresql_only  # SQLite's writers take turns: the race cannot happen there
+def test_a_request_that_loaded_the_case_before_it_moved_writes_the_new_units(org):  # type: ignore[no-untyped-def]
+    officer = org["officer_c1"]
+    case = classified_case(officer)
+    assert case.handling_unit_id == org["C1"].id  # loaded by this session
+    # Meanwhile another request hands the case to the district and commits.
+    with db.engine.begin() as other:
+        other.execute(update(Case).where(Case.id == case.id).values(handling_unit_id=org["D1"].id))
+        other.execute(
+            update(PendingDeadline)
+            .where(PendingDeadline.case_id == case.id)
+            .values(handling_unit_id=org["D1"].id)
+        )
+    # This request, with the case loaded before the move, schedules a follow-up.
+    support.schedule_follow_up(officer, case, due_at=utcnow() + timedelta(hours=2))
+    db.session.commit()
+    rows = db.session.scalars(select(PendingDeadline).where(PendingDeadline.case_id == case.id))
+    assert {r.handling_unit_id for r in rows} == {org["D1"].id}
