@@ -32,3 +32,27 @@ def test_the_check_reports_a_missing_an_empty_and_a_fuzzy_translation(tmp_path: 
     assert "vi: missing: 'Too many attempts'" in found
     assert "vi: untranslated: 'Back to the home page'" in found
     assert "vi: fuzzy: 'Page not found'" in found
+
+
+def test_wtforms_own_messages_speak_the_users_language(app):  # type: ignore[no-untyped-def]
+    from flask import session
+    from wtforms import SelectField, StringField
+    from wtforms.validators import DataRequired, Length
+
+    from casework.formfields import Form
+
+    class Probe(Form):
+        kind = SelectField(choices=["a"])
+        note = StringField(validators=[DataRequired(), Length(max=3)])
+
+    posted = {"kind": "z", "note": "too long"}
+    with app.test_request_context("/", method="POST", data=posted):
+        form = Probe(meta={"csrf": False})
+        assert not form.validate()
+        assert form.kind.errors == ["Vui lòng chọn một giá trị trong danh sách."]
+        assert form.note.errors == ["Không được dài quá 3 ký tự."]
+    with app.test_request_context("/", method="POST", data={"kind": "a"}):
+        session["lang"] = "en"
+        form = Probe(meta={"csrf": False})
+        assert not form.validate()
+        assert form.note.errors == ["This field is required."]

@@ -1,12 +1,13 @@
 """Sign-in and own-account forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from casework.formfields import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     username = StringField(
         _l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=64)]
     )
@@ -15,7 +16,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("Code"),
         description=_l(
@@ -25,7 +26,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     code = StringField(
         _l("Code from the app"),
         description=_l("After adding the account, enter the 6-digit code the app shows."),
@@ -33,7 +34,7 @@ class EnrolForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],
@@ -52,7 +53,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],

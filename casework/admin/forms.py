@@ -4,14 +4,13 @@ list of those the admin may manage; choices that depend on the admin are filled 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from casework.accounts.units import CODE_RE
-from casework.formfields import IntegerField
+from casework.formfields import Form, IntegerField
 from casework.labels import ROLE_LABELS
 from casework.policy import Role
 
@@ -26,7 +25,7 @@ def choices(pairs: list[tuple[object, str]]) -> list[SelectChoice]:
     return [SelectChoice(str(value), str(label)) for value, label in pairs]
 
 
-class _Versioned(FlaskForm):
+class _Versioned(Form):
     """An edit of an existing record: the version the admin saw, so a stale edit is refused."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
@@ -44,7 +43,7 @@ def _code(label: object, description: object, required: object) -> StringField:
 # --- Units ------------------------------------------------------------------------------------
 
 
-class UnitSearchForm(FlaskForm):
+class UnitSearchForm(Form):
     """Find a unit by code or name (a GET form: it changes nothing, so no CSRF token)."""
 
     class Meta:
@@ -57,7 +56,7 @@ class UnitSearchForm(FlaskForm):
     )
 
 
-class CreateUnitForm(FlaskForm):
+class CreateUnitForm(Form):
     code = StringField(
         _l("Code"),
         description=_l("Letters, digits, dots, dashes or underscores; at most 32."),
@@ -107,7 +106,7 @@ STATUS_CHOICES = [
 STATUS_VALUES = {"": None, "active": True, "inactive": False}
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(Form):
     """Filters of the user list (a GET form, no CSRF token; nothing personal goes in the URL)."""
 
     class Meta:
@@ -159,7 +158,7 @@ class _Placement:
             raise ValidationError(_l("Choose a partner organisation from the list."))
 
 
-class CreateUserForm(_Placement, FlaskForm):
+class CreateUserForm(_Placement, Form):
     username = StringField(
         _l("Username"),
         description=_l("Letters, digits, dots, dashes or underscores. It cannot be changed later."),

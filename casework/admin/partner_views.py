@@ -7,7 +7,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -18,14 +17,14 @@ from casework.cases import vocab
 from casework.cases.forms import MultiCheckboxField
 from casework.errors import Invalid, StaleEdit
 from casework.extensions import db
-from casework.formfields import IntegerField
+from casework.formfields import Form, IntegerField
 from casework.labels import PARTNER_KIND_LABELS
 from casework.policy import Permission, require
 from casework.referrals import partners as service
 from casework.referrals.models import Partner
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     units = StringField(

@@ -7,7 +7,6 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -15,13 +14,13 @@ from casework.accounts import bp
 from casework.api import tokens
 from casework.db import utcnow
 from casework.errors import Invalid
-from casework.formfields import IntegerField
+from casework.formfields import Form, IntegerField
 from casework.policy import Permission, require
 
 SCOPE_LABELS = {"read": _l("Read only"), "write": _l("Read and write")}
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Name"),
         description=_l("What the token is for, such as the name of the program that uses it."),

@@ -1,13 +1,13 @@
 """Audit viewer forms: the filter (a GET search) and the CSV export (a POST with the password)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from casework.audit.models import OUTCOMES
 from casework.audit.tags import Tag
+from casework.formfields import Form
 
 OBJECT_TYPE_RE = r"^[a-z][a-z_]{0,31}$"
 OBJECT_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -20,7 +20,7 @@ def _strip(value: str | None) -> str | None:
 OUTCOME_LABELS = {"ok": _l("Done"), "refused": _l("Refused"), "error": _l("Failed")}
 
 
-class _Filters(FlaskForm):
+class _Filters(Form):
     date_from = DateField(_l("From (date)"), validators=[Optional()])
     date_to = DateField(_l("To (date)"), validators=[Optional()])
     actor = StringField(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, Length
 from casework.accounts.models import User
 from casework.cases.attachments import DESCRIPTION_MAX
 from casework.cases.models import Case
+from casework.formfields import Form
 from casework.policy import Permission, can
 
 # What the phone's file picker offers first (the server still judges every file by its content).
@@ -20,7 +20,7 @@ ACCEPT = (
 )
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(Form):
     file = FileField(
         _l("File"),
         description=_l(

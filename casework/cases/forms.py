@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casework.cases import vocab
+from casework.formfields import Form
 
 
 def local_tz() -> ZoneInfo:
@@ -54,7 +55,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     received_at = DateTimeLocalField(
         _l("Received at"),
         format="%Y-%m-%dT%H:%M",
@@ -103,7 +104,7 @@ class IntakeForm(FlaskForm):
         self.reporter_relation.choices = choices(vocab.RELATIONSHIPS, "—")
 
 
-class IntakeEditForm(FlaskForm):
+class IntakeEditForm(Form):
     version = HiddenField()
     received_at = IntakeForm.received_at
     source = SelectField(_l("How did the case reach you?"), validators=[DataRequired()])
@@ -118,7 +119,7 @@ class IntakeEditForm(FlaskForm):
         self.source.choices = choices(vocab.SOURCES)
 
 
-class ClassifyForm(FlaskForm):
+class ClassifyForm(Form):
     version = HiddenField()
     types = MultiCheckboxField(_l("Case types and sub-types"))
     severity = RadioField(_l("Severity"), validators=[DataRequired(_l("Choose a severity."))])
@@ -133,7 +134,7 @@ class ClassifyForm(FlaskForm):
         self.gbv_type.choices = choices(vocab.GBV_TYPES, "—")
 
 
-class BreakGlassForm(FlaskForm):
+class BreakGlassForm(Form):
     reason = TextAreaField(
         _l("Why do you need to open this file?"),
         description=_l("The reason is recorded and shown to the auditor."),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from casework.cases import people, vocab
 from casework.cases.consent import NOTE_MAX, PURPOSE_MEANINGS, REASON_MAX
 from casework.cases.forms import MultiCheckboxField, choices
+from casework.formfields import Form
 
 DISABILITY_CHOICES = {"": _l("Not known"), "yes": _l("Yes"), "no": _l("No")}
 
@@ -31,7 +31,7 @@ def disability_code(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """Add a person to a case, or correct her details (then with the version it was loaded at)."""
 
     version = HiddenField()
@@ -96,7 +96,7 @@ class PersonForm(FlaskForm):
         }
 
 
-class RelationshipForm(FlaskForm):
+class RelationshipForm(Form):
     kind = SelectField(
         _l("This person is the …"),
         validators=[DataRequired(_l("Choose a relationship from the list."))],
@@ -110,7 +110,7 @@ class RelationshipForm(FlaskForm):
         self.kind.choices = choices(vocab.RELATIONSHIPS, _l("Choose…"))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     """Consent for one or more purposes. Nothing is ticked until the officer ticks it."""
 
     subject = SelectField(
@@ -167,11 +167,11 @@ class ConsentForm(FlaskForm):
         self.method.choices = choices(vocab.CONSENT_METHODS)
 
 
-class WithdrawConsentForm(FlaskForm):
+class WithdrawConsentForm(Form):
     """Only the CSRF token: the consent is named by the URL."""
 
 
-class LegalBasisForm(FlaskForm):
+class LegalBasisForm(Form):
     basis = RadioField(
         _l("Legal basis"), validators=[InputRequired(_l("Choose a legal basis from the list."))]
     )
@@ -190,7 +190,7 @@ class LegalBasisForm(FlaskForm):
         self.purpose.choices = choices(vocab.CONSENT_PURPOSES, _l("Choose…"))
 
 
-class EndLegalBasisForm(FlaskForm):
+class EndLegalBasisForm(Form):
     """Why the ground no longer holds; the version refuses an end made on a stale page."""
 
     version = HiddenField()

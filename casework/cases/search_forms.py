@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from casework.cases.search import TERM_MAX
+from casework.formfields import Form
 
 KINDS = {
     "phone": _l("Phone number"),
@@ -17,7 +17,7 @@ KINDS = {
 }
 
 
-class CaseSearchForm(FlaskForm):
+class CaseSearchForm(Form):
     kind = RadioField(
         _l("Search by"),
         default="phone",

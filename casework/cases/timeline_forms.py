@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -21,12 +20,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework.cases import vocab
 from casework.cases.forms import choices
+from casework.formfields import Form
 
 SENSITIVE = _l("Sensitive personal data: encrypted, seen only by the units handling the case.")
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class SafetyAssessmentForm(FlaskForm):
+class SafetyAssessmentForm(Form):
     based_on = HiddenField()
     risk = RadioField(_l("Risk level"), validators=[DataRequired(_l("Choose the risk level."))])
     findings = TextAreaField(
@@ -51,7 +51,7 @@ class SafetyAssessmentForm(FlaskForm):
         self.risk.choices = choices(vocab.RISKS)
 
 
-class NeedsAssessmentForm(FlaskForm):
+class NeedsAssessmentForm(Form):
     based_on = HiddenField()
     findings = TextAreaField(
         _l("Needs found"),
@@ -68,7 +68,7 @@ class NeedsAssessmentForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     kind = SelectField(_l("What was done"), validators=[DataRequired(_l("Choose what was done."))])
     authority = SelectField(
         _l("Authority"),
@@ -96,7 +96,7 @@ class ActionCorrectionForm(ActionForm):
     """The same fields as a new entry: the correction replaces the entry as a whole."""
 
 
-class SupportForm(FlaskForm):
+class SupportForm(Form):
     person = SelectField(_l("For whom"), validators=[DataRequired(_l("Choose a person."))])
     service = SelectField(_l("Service"), validators=[DataRequired(_l("Choose a service."))])
     provider = SelectField(
@@ -123,7 +123,7 @@ class SupportForm(FlaskForm):
         self.status.choices = choices(vocab.SUPPORT_STATUSES)
 
 
-class SupportEditForm(FlaskForm):
+class SupportEditForm(Form):
     version = HiddenField()
     provider = SupportForm.provider
     status = SupportForm.status
@@ -142,11 +142,11 @@ class SupportEditForm(FlaskForm):
         self.status.choices = choices(vocab.SUPPORT_STATUSES)
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     due_at = DateTimeLocalField(_l("Due"), format=TIME_FORMAT, validators=[Optional()])
 
 
-class FollowUpEditForm(FlaskForm):
+class FollowUpEditForm(Form):
     version = HiddenField()
     status = RadioField(_l("Outcome"), validators=[DataRequired(_l("Choose a value."))])
     done_at = DateTimeLocalField(

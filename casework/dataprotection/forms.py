@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -19,12 +18,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from casework.cases.forms import MultiCheckboxField, choices
 from casework.dataprotection import vocab
-from casework.formfields import IntegerField
+from casework.formfields import Form, IntegerField
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     person = SelectField(_l("Whose data"), validators=[DataRequired(_l("Choose a person."))])
     kind = RadioField(_l("What is asked"), validators=[DataRequired(_l("Choose what is asked."))])
     requester_relation = RadioField(
@@ -56,7 +55,7 @@ class RequestForm(FlaskForm):
         self.requester_relation.choices = choices(vocab.REQUESTER_RELATIONS)
 
 
-class VersionForm(FlaskForm):
+class VersionForm(Form):
     """A button that acts on a request as it was shown (acknowledge, erase)."""
 
     version = HiddenField()
@@ -96,7 +95,7 @@ class CompleteForm(VersionForm):
     )
 
 
-class BreachForm(FlaskForm):
+class BreachForm(Form):
     discovered_at = DateTimeLocalField(
         _l("Discovered on"),
         format=TIME_FORMAT,

@@ -4,7 +4,6 @@ from the minimum a kind of partner needs, and the pick-up confirmation is never 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,12 +17,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework.cases import vocab
 from casework.cases.forms import MultiCheckboxField
+from casework.formfields import Form
 from casework.referrals import packets
 
 SENSITIVE = _l("Sensitive: encrypted, and read only by the referring unit and this partner.")
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(Form):
     person = SelectField(_l("Who is referred"), validators=[DataRequired(_l("Choose a person."))])
     partner = SelectField(
         # Not "Partner": in the people vocabulary that word is an intimate partner.
@@ -61,7 +61,7 @@ class ReferralForm(FlaskForm):
         ]
 
 
-class ServicesForm(FlaskForm):
+class ServicesForm(Form):
     """The first step of a referral: the services she needs choose the partners offered. Sent by
     GET (codes only, nothing about her), so it has no CSRF token."""
 
@@ -77,13 +77,13 @@ class ServicesForm(FlaskForm):
         self.services.choices = list(vocab.SERVICES.items())
 
 
-class ReshareForm(FlaskForm):
+class ReshareForm(Form):
     packet_fields = ReferralForm.packet_fields
     pickup_confirmed = ReferralForm.pickup_confirmed
     needs = ReferralForm.needs
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A button on a record people change: CSRF and the version the page showed."""
 
     version = HiddenField()
@@ -105,7 +105,7 @@ class OutcomeForm(VersionedForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     body = TextAreaField(
         _l("Note for the referring unit"),
         description=SENSITIVE,

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from casework.formfields import IntegerField
+from casework.formfields import Form, IntegerField
 from casework.reports.periods import KINDS, Period
 from casework.reports.scope import GROUPINGS
 
@@ -33,7 +32,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class _Choice(FlaskForm):
+class _Choice(Form):
     unit = StringField(
         _l("Unit code"),
         description=_l("The unit whose cases, with its units below, the report counts."),
@@ -114,7 +113,7 @@ class ExportForm(_Choice):
     )
 
 
-class NationalExportForm(FlaskForm):
+class NationalExportForm(Form):
     year = IntegerField(
         _l("Year"), validators=[DataRequired(_l("Enter a year.")), NumberRange(2000, 2100)]
     )

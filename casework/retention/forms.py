@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from casework.formfields import Form
 
-class HoldForm(FlaskForm):
+
+class HoldForm(Form):
     case_code = StringField(
         _l("Case code"),
         description=_l("As on the case file, for example HY-2026-000123."),
@@ -26,5 +27,5 @@ class HoldForm(FlaskForm):
     )
 
 
-class LiftForm(FlaskForm):
+class LiftForm(Form):
     """Only the CSRF token: lifting needs no more than the button."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework.cases.timeline_forms import TIME_FORMAT, ActionForm
 from casework.cases.workflow.models import CLOSURE_REASONS
+from casework.formfields import Form
 
 CLOSURE_REASON_LABELS = {
     "resolved": _l("Resolved"),
@@ -23,7 +23,7 @@ CLOSURE_REASON_LABELS = {
 NO_NAMES = _l("Do not write names, addresses or phone numbers here.")
 
 
-class QuickReportForm(FlaskForm):
+class QuickReportForm(Form):
     situation = TextAreaField(
         _l("Situation and what is being done"),
         description=NO_NAMES,
@@ -31,20 +31,20 @@ class QuickReportForm(FlaskForm):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=2000)]
     )
 
 
-class GuidanceForm(FlaskForm):
+class GuidanceForm(Form):
     guidance = TextAreaField(
         _l("Guidance for the unit"),
         validators=[DataRequired(_l("Write the guidance.")), Length(max=2000)],
     )
 
 
-class ClosureForm(FlaskForm):
+class ClosureForm(Form):
     reason = SelectField(_l("Why can the case be closed?"), validators=[DataRequired()])
     outcome = TextAreaField(
         _l("Outcome for the victim"),
@@ -56,7 +56,7 @@ class ClosureForm(FlaskForm):
         self.reason.choices = [(code, CLOSURE_REASON_LABELS[code]) for code in CLOSURE_REASONS]
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     comment = TextAreaField(
         _l("Comment"),
         description=_l("Required when you refuse: say what is still needed."),
@@ -64,11 +64,11 @@ class DecisionForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A button that changes something: CSRF only."""
 
 
-class AskToActForm(FlaskForm):
+class AskToActForm(Form):
     """The handling unit asks a unit below that handled the case to do something by a time."""
 
     unit = SelectField(
@@ -88,7 +88,7 @@ class AskToActForm(FlaskForm):
     )
 
 
-class VersionForm(FlaskForm):
+class VersionForm(Form):
     """A button on a record that others may change: CSRF and the version it was shown at."""
 
     version = HiddenField()
