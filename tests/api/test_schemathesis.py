@@ -24,7 +24,8 @@ from casework.cases.workflow import service as wf
 from casework.extensions import db
 from tests.api.conftest import make_token
 from tests.api.test_action_requests_api import _ask
-from tests.api.test_workflow import _closure, _escalated, _serious
+from tests.api.test_workflow import _closure, _escalated
+from tests.cases.conftest import classified_case
 from tests.referrals.conftest import give, refer, victim_of, with_secrets
 from tests.workflow.test_action_requests import _moved_up
 
@@ -56,7 +57,7 @@ def _records(org, partners) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A serious case of C1 with a victim, consent, a referral to Shelter A and a quick report, and
     an escalation and a closure request waiting for D1, and a case moved up to D1 whose request to
     act waits for C1: the path parameters' real values."""
-    case = with_secrets(_serious(org))
+    case = with_secrets(classified_case(org["officer_c1"]))
     (consent,) = give(org["officer_c1"], case, "refer_shelter")
     referral = refer(org["officer_c1"], case, partners["shelter_a"])
     report = wf.send_quick_report(org["officer_c1"], case, "Beaten, now safe with a neighbour")

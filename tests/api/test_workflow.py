@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from casework.cases import service as cases
 from casework.cases.models import Case
 from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport
@@ -16,28 +15,13 @@ from casework.extensions import db
 from tests.api.conftest import is_problem, make_token
 from tests.api.test_cases import ROLES, _web_browser, _with_partner
 from tests.api.test_openapi import _document, _validator
-from tests.cases.conftest import open_case
+from tests.cases.conftest import classified_case, open_case
 from tests.conftest import CANARY, audit_text, make_user
-
-
-def _serious(org, severity: str = "S3") -> Case:  # type: ignore[no-untyped-def]
-    case = open_case(org["officer_c1"])
-    cases.classify(
-        org["officer_c1"],
-        case,
-        expected_version=case.version,
-        types=["domestic_violence"],
-        severity=severity,
-        risk="high",
-        gbv_type=None,
-    )
-    db.session.commit()
-    return case
 
 
 def _escalated(org) -> Escalation:  # type: ignore[no-untyped-def]
     escalation = wf.request_escalation(
-        org["officer_c1"], _serious(org), "Perpetrator is an official"
+        org["officer_c1"], classified_case(org["officer_c1"]), "Perpetrator is an official"
     )
     db.session.commit()
     return escalation
@@ -45,7 +29,7 @@ def _escalated(org) -> Escalation:  # type: ignore[no-untyped-def]
 
 def _closure(org) -> ClosureRequest:  # type: ignore[no-untyped-def]
     request = wf.request_closure(
-        org["officer_c1"], _serious(org), "resolved", "Safe with her mother"
+        org["officer_c1"], classified_case(org["officer_c1"]), "resolved", "Safe with her mother"
     )
     db.session.commit()
     return request
@@ -79,7 +63,7 @@ def test_every_role_gets_the_web_decision_on_workflow_steps(org, new_browser, ap
         user = people[name]
         token = make_token(user)
         browser = _web_browser(new_browser, user)
-        case = _serious(org)
+        case = classified_case(org["officer_c1"])
         web_esc, api_esc = _escalated(org), _escalated(org)
         web_clo, api_clo = _closure(org), _closure(org)
         web = (
@@ -109,7 +93,7 @@ def test_nobody_approves_her_own_closure_request(org, new_browser, api):  # type
     other = make_user("reviewer.tw2", "reviewer", org["TW"])
     requests = []
     for _ in range(2):
-        case = _serious(org)
+        case = classified_case(org["officer_c1"])
         wf.take_over(asker, case, "National attention")
         requests.append(wf.request_closure(asker, case, "resolved", "Safe"))
     db.session.commit()
@@ -127,7 +111,7 @@ def test_nobody_approves_her_own_closure_request(org, new_browser, api):  # type
 
 
 def test_a_quick_report_reaches_the_district_without_names_and_its_read_is_audited(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     officer, district = make_token(org["officer_c1"]), make_token(org["reviewer_d1"])
     sent = api.post(f"/cases/{case.id}/quick-reports", officer, {"situation": "Police informed."})
     assert sent.status_code == 201 and sent.get_json()["number"] == 1
@@ -149,7 +133,7 @@ def test_a_quick_report_reaches_the_district_without_names_and_its_read_is_audit
 
 
 def test_a_quick_report_is_forwarded_once(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     report = wf.send_quick_report(org["officer_c1"], case, "Injured.")
     db.session.commit()
     district = make_token(org["reviewer_d1"])
@@ -165,7 +149,7 @@ def test_a_quick_report_is_forwarded_once(org, api):  # type: ignore[no-untyped-
 
 
 def test_bad_quick_reports_change_nothing(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     token = make_token(org["officer_c1"])
     path = f"/cases/{case.id}/quick-reports"
     assert is_problem(api.post(path, token, {"situation": ""}), 422, "invalid")
@@ -182,7 +166,7 @@ def test_bad_quick_reports_change_nothing(org, api):  # type: ignore[no-untyped-
 
 
 def test_escalation_requested_then_returned_with_guidance(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     officer, district = make_token(org["officer_c1"]), make_token(org["reviewer_d1"])
     asked = api.post(f"/cases/{case.id}/escalations", officer, {"reason": "Official involved"})
     assert asked.status_code == 201 and asked.get_json()["to_unit"] == "D1"
@@ -212,7 +196,7 @@ def test_escalation_accepted_moves_the_case(org, api):  # type: ignore[no-untype
 
 
 def test_take_over_by_a_reviewer_above_only(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     path = f"/cases/{case.id}/take-over"
     assert api.post(path, make_token(org["officer_c1"]), {"reason": "x"}).status_code == 403
     assert api.post(path, make_token(org["reviewer_d2"]), {"reason": "x"}).status_code == 403
@@ -227,7 +211,7 @@ def test_take_over_by_a_reviewer_above_only(org, api):  # type: ignore[no-untype
 
 
 def test_closure_requested_refused_requested_approved_and_reopened(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     officer, district = make_token(org["officer_c1"]), make_token(org["reviewer_d1"])
     path = f"/cases/{case.id}/closure-requests"
     before = _status(case.id)
@@ -255,7 +239,7 @@ def test_closure_requested_refused_requested_approved_and_reopened(org, api):  #
 
 
 def test_a_read_only_token_changes_nothing(org, api):  # type: ignore[no-untyped-def]
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     escalation = _escalated(org)
     officer = make_token(org["officer_c1"], scope="read")
     district = make_token(org["reviewer_d1"], scope="read")
@@ -270,7 +254,7 @@ def test_a_read_only_token_changes_nothing(org, api):  # type: ignore[no-untyped
 
 def test_a_partner_token_reaches_no_case_step(org, api):  # type: ignore[no-untyped-def]
     people = _with_partner(org)
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     token = make_token(people["partner"])
     for path, body in (
         (f"/cases/{case.id}/quick-reports", {"situation": "x"}),
@@ -286,7 +270,7 @@ def test_a_partner_token_reaches_no_case_step(org, api):  # type: ignore[no-unty
 def test_workflow_answers_match_their_declared_schemas(org, api):  # type: ignore[no-untyped-def]
     officer, district = make_token(org["officer_c1"]), make_token(org["reviewer_d1"])
     doc = _document(api, officer)
-    case = _serious(org)
+    case = classified_case(org["officer_c1"])
     sent = api.post(f"/cases/{case.id}/quick-reports", officer, {"situation": "x"})
     checks = [
         ("QuickReport", sent),

@@ -38,6 +38,10 @@ def _computed() -> set[tuple]:  # type: ignore[type-arg]
     }
 
 
+def _on_board(user) -> set:  # type: ignore[no-untyped-def, type-arg]
+    return {c.id for c, _d in timers.board(user).items}
+
+
 STEPS = st.lists(
     st.sampled_from(
         ["open", "open_child", "classify", "notify_chair", "follow_up", "follow_up_done", "close"]
@@ -104,7 +108,7 @@ def test_the_stored_deadlines_are_always_the_unmet_ones_of_the_open_cases(org, s
 def test_a_closed_case_leaves_the_board_and_a_rolled_back_change_leaves_nothing(org):  # type: ignore[no-untyped-def]
     officer = org["officer_c1"]
     case = classified_case(officer)
-    assert case.id in {c.id for c, _d in timers.board(officer).items}
+    assert case.id in _on_board(officer)
 
     # A follow-up scheduled then rolled back: no row stays behind.
     before = _stored()
@@ -119,7 +123,7 @@ def test_a_closed_case_leaves_the_board_and_a_rolled_back_change_leaves_nothing(
     assert not db.session.scalars(
         select(PendingDeadline).where(PendingDeadline.case_id == case.id)
     ).all()
-    assert case.id not in {c.id for c, _d in timers.board(officer).items}
+    assert case.id not in _on_board(officer)
 
 
 def test_the_board_sees_its_own_sessions_changes_before_they_are_committed(org):  # type: ignore[no-untyped-def]
@@ -160,7 +164,7 @@ def test_changed_limits_move_every_open_cases_deadlines(app, org):  # type: igno
     assert result.exit_code == 0
     moved = [d.due_at for c, d in timers.board(officer).items if d.kind == "quick_report"]
     assert moved == [due - timedelta(hours=12)] and pending.current()
-    assert case.id in {c.id for c, _d in timers.board(officer).items}
+    assert case.id in _on_board(officer)
 
 
 def test_the_first_check_computes_the_deadlines_of_cases_stored_before_the_table(app, org):  # type: ignore[no-untyped-def]
@@ -182,34 +186,36 @@ def test_the_first_check_computes_the_deadlines_of_cases_stored_before_the_table
     assert timers.board(officer).total == len(expected)
 
 
+def _taken_up_by_the_district(org):  # type: ignore[no-untyped-def]
+    """A classified case of commune C1, escalated to district D1 and accepted there."""
+    case = classified_case(org["officer_c1"])
+    escalation = wf.request_escalation(org["officer_c1"], case, "Beyond the commune's means")
+    db.session.commit()
+    wf.accept_escalation(org["reviewer_d1"], escalation)
+    db.session.commit()
+    return case
+
+
 def test_a_case_taken_up_moves_its_deadlines_to_the_new_units_board(org):  # type: ignore[no-untyped-def]
     officer, district = org["officer_c1"], org["reviewer_d1"]
-    case = classified_case(officer)
-    escalation = wf.request_escalation(officer, case, "Beyond the commune's means")
-    db.session.commit()
-    wf.accept_escalation(district, escalation)
-    db.session.commit()
+    case = _taken_up_by_the_district(org)
     rows = db.session.scalars(select(PendingDeadline).where(PendingDeadline.case_id == case.id))
     assert {r.handling_unit_id for r in rows} == {org["D1"].id}
     # The district handles it now; the commune that handed it up still follows it.
-    assert case.id in {c.id for c, _d in timers.board(district).items}
-    assert case.id in {c.id for c, _d in timers.board(officer).items}
-    assert case.id not in {c.id for c, _d in timers.board(org["officer_c2"]).items}
-    assert case.id not in {c.id for c, _d in timers.board(org["reviewer_d2"]).items}
+    assert case.id in _on_board(district)
+    assert case.id in _on_board(officer)
+    assert case.id not in _on_board(org["officer_c2"])
+    assert case.id not in _on_board(org["reviewer_d2"])
 
 
 def test_a_recused_officer_does_not_see_the_cases_deadlines(org):  # type: ignore[no-untyped-def]
     officer, district = org["officer_c1"], org["reviewer_d1"]
-    case = classified_case(officer)
-    escalation = wf.request_escalation(officer, case, "Her brother-in-law is the officer's cousin")
-    db.session.commit()
-    wf.accept_escalation(district, escalation)
-    db.session.commit()
-    assert case.id in {c.id for c, _d in timers.board(officer).items}
+    case = _taken_up_by_the_district(org)
+    assert case.id in _on_board(officer)
     cases.recuse(district, case, officer)
     db.session.commit()
-    assert case.id not in {c.id for c, _d in timers.board(officer).items}
-    assert case.id in {c.id for c, _d in timers.board(district).items}
+    assert case.id not in _on_board(officer)
+    assert case.id in _on_board(district)
 
 
 def test_past_the_counting_limit_the_board_says_more_than(org, browser, monkeypatch):  # type: ignore[no-untyped-def]
