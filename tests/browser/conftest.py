@@ -183,7 +183,9 @@ class Pages:
     def check(self, name: str) -> None:
         """axe-core and CSP on the page as it is now, then screenshots at both sizes."""
         page = self.page
-        assert page.evaluate("document.documentElement.lang") == "vi"
+        # A click that navigates returns before the next document exists: wait for it.
+        page.wait_for_load_state("load")
+        expect(page.locator("html")).to_have_attribute("lang", "vi")
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             # Evaluated by the driver, not a <script> of the page: the app's CSP stays enforced.
             page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))

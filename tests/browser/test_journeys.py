@@ -325,6 +325,7 @@ def test_admin_creates_a_user_and_cannot_open_a_case(pages: Pages, demo: Demo) -
     page, t = pages.page, pages.t
     pages.sign_in("admin", DEMO_PASSWORD, code=True)
     page.get_by_role("link", name=t("Users"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Users"))
     pages.check("users")
     page.get_by_role("link", name=t("Create a user")).click()
     expect(page.get_by_role("heading", name=t("Create a user"))).to_be_visible()
@@ -406,6 +407,7 @@ def test_reviewer_reads_the_report_of_her_province(pages: Pages) -> None:
     page, t = pages.page, pages.t
     pages.sign_in("reviewer.hy", DEMO_PASSWORD, code=True)
     page.get_by_role("link", name=t("Reports"), exact=True).click()
+    expect(page.get_by_role("button", name=t("Show the report"))).to_be_visible()
     pages.check("report-form")
     page.get_by_role("button", name=t("Show the report")).click()
     expect(page.get_by_role("main")).to_contain_text(t("Cases received"))
