@@ -81,6 +81,22 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
 
             configure_postgresql(db.engine)
 
+    from casework.audit import service as audit
+    from casework.db import reading, start_reading, stop_reading
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+
+    @app.before_request
+    def _transaction() -> None:
+        # First of the request's hooks: the sign-in check already reads.
+        db.session.info[audit.DEFER] = True
+        if sqlite and (
+            request.method in ("GET", "HEAD", "OPTIONS")
+            or getattr(app.view_functions.get(request.endpoint or ""), "_read_only", False)
+        ):
+            start_reading()
+
     from casework import crypto
 
     crypto.init_app(app, selfcheck=startup_checks)  # the self-check refuses bad keys
@@ -98,15 +114,25 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
     )  # remembered access decisions end with every flush and transaction
     case_rows.install(Session)  # so do a page's remembered case records
     pending_deadlines.install(Session)  # every commit keeps the boards' deadlines current
+    audit.install(Session)  # a request's audit events are appended as its transaction commits
 
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]
-        # One commit per request: services flush, the request commits whatever they did.
+        # One commit per request: services flush, the request commits whatever they did, and
+        # its audit events are appended just before (audit.install). A request that only read
+        # ends its reader's transaction, then appends its events in a writer's of their own:
+        # either way they are stored before the response leaves.
+        if reading():
+            db.session.commit()
+            stop_reading()
+            if audit.queued(db.session):
+                audit.append_queued(db.session)
         db.session.commit()
         return response
 
     @app.teardown_request
     def _rollback(exc: BaseException | None) -> None:
+        stop_reading()
         if exc is not None:
             db.session.rollback()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+import warnings
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -195,6 +197,56 @@ def driver_execute(conn: Any, statement: str, params: Any = (), cursor: Any = No
     return cursor
 
 
+# --- Requests that only read ---------------------------------------------------------------------
+
+_READING: ContextVar[bool] = ContextVar("casework_reading", default=False)
+_CHANGES = "casework.changes_at_begin"  # in a connection's info: its total_changes at BEGIN
+
+
+class ReadRequestWrote(RuntimeWarning):
+    """A request run as read-only changed the database (see begin_writing())."""
+
+
+def read_only(view: Any) -> Any:
+    """Mark a view that answers a POST without changing anything (a search, whose terms stay out
+    of the URL) to run as a reader, as GET requests do."""
+    view._read_only = True
+    return view
+
+
+def reading() -> bool:
+    """Whether this request only reads: on SQLite its transaction begins DEFERRED, without the
+    write lock, so that readers in every process run side by side; the request's audit events
+    are appended after it, in a short writer's transaction of their own, before the response
+    leaves (casework/__init__.py)."""
+    return _READING.get()
+
+
+def start_reading() -> Any:
+    """Run this request's transactions as a reader's; returns the token stop_reading() takes."""
+    return _READING.set(True)
+
+
+def stop_reading(token: Any = None) -> None:
+    if token is not None:
+        _READING.reset(token)
+    else:
+        _READING.set(False)
+
+
+def begin_writing(session: Any) -> None:
+    """A request run as read-only is about to write (a session's last-seen time, say): end its
+    reader's transaction, which has written nothing, so that the next one begins as a writer's
+    (on SQLite a reader's snapshot cannot become a writer's once another has committed). Objects
+    loaded so far are read again in the new transaction; queued audit events are kept."""
+    if not _READING.get():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_writing() after a change: call it before changing anything")
+    session.commit()  # writes nothing: the audit queue waits while reading
+    _READING.set(False)
+
+
 def configure_sqlite(engine: Any) -> None:
     """Make SQLite safe for concurrent writers and durable across a crash.
 
@@ -229,6 +281,11 @@ def configure_sqlite(engine: Any) -> None:
 
     def do_begin(dbapi_connection):  # type: ignore[no-untyped-def]
         info = dbapi_connection.info
+        if _READING.get():  # a reader's snapshot: no write lock, no gate
+            raw = dbapi_connection.dbapi_connection
+            raw.execute("BEGIN")
+            info[_CHANGES] = raw.total_changes
+            return
         gate.enter(info)
         try:
             dbapi_connection.dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -237,11 +294,21 @@ def configure_sqlite(engine: Any) -> None:
             raise
 
     def do_commit(dbapi_connection):  # type: ignore[no-untyped-def]
-        plain_commit(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+        info = _info_of(dbapi_connection)
+        began = info.pop(_CHANGES, None) if info is not None else None
+        if began is not None and raw.total_changes != began:
+            # It worked this time; with another writer between its snapshot and its write it
+            # fails ("database is locked"). Such a request must call begin_writing() first.
+            warnings.warn("a read-only request wrote to the database", ReadRequestWrote, 2)
+        plain_commit(raw)
         if gate.held:  # else no connection holds it, this one neither
             gate.leave(_info_of(dbapi_connection))
 
     def do_rollback(dbapi_connection):  # type: ignore[no-untyped-def]
+        info = _info_of(dbapi_connection)
+        if info is not None:
+            info.pop(_CHANGES, None)
         try:
             plain_rollback(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
         finally:

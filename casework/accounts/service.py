@@ -22,7 +22,7 @@ from casework.accounts import passwords, totp
 from casework.accounts.models import LoginFailure, RecoveryCode, User, UserSession
 from casework.audit import Tag
 from casework.crypto import secretbox
-from casework.db import utcnow
+from casework.db import begin_writing, reading, utcnow
 from casework.errors import Invalid, SignInFailed, Throttled
 from casework.extensions import db
 from casework.policy import Role
@@ -221,7 +221,11 @@ def resume_session(token: str) -> SessionState:
     if not user.active:
         return SessionState(None, expired=False)
     absolute = timedelta(hours=_cfg("SESSION_ABSOLUTE_HOURS"))
-    if now - sess.last_seen_at > idle_limit(user) or now - sess.created_at > absolute:
+    expired = now - sess.last_seen_at > idle_limit(user) or now - sess.created_at > absolute
+    if reading() and (expired or now - sess.last_seen_at > timedelta(seconds=60)):
+        begin_writing(db.session)  # then read again, in the writer's transaction
+        return resume_session(token)
+    if expired:
         sess.ended_at = now
         sess.end_reason = "timeout"
         audit.record(user, Tag.SESSION_EXPIRED, user, session_id=sess.id)
@@ -282,6 +286,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 def begin_totp_enrolment(user: User) -> bytes:
     """Give the user a fresh seed to add to her authenticator app (not active until confirmed)."""
+    begin_writing(db.session)  # the set-up page (a GET) stores the seed
     if user.totp_enabled:
         raise Invalid(_l("A second factor is already set up for this account."))
     seed = totp.new_seed()

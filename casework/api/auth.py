@@ -18,7 +18,7 @@ from casework.api import bp, registry, tokens
 from casework.api.problems import Problem, response
 from casework.audit import Tag
 from casework.audit.models import AuditEvent
-from casework.db import utcnow
+from casework.db import begin_writing, utcnow
 from casework.extensions import db
 
 WINDOW = timedelta(minutes=1)
@@ -44,6 +44,7 @@ def user_from_bearer() -> User | None:
         return None
     token = tokens.authenticate(secret.strip())
     if token is None:
+        begin_writing(db.session)
         db.session.add(LoginFailure(address=address))  # committed with the request's 401
         g.api_refusal = "bad_token"
         return None

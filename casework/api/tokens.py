@@ -19,7 +19,7 @@ from casework.accounts import passwords
 from casework.accounts.models import User
 from casework.api.models import SCOPES, ApiToken
 from casework.audit import Tag
-from casework.db import utcnow
+from casework.db import begin_writing, reading, utcnow
 from casework.errors import Invalid
 from casework.extensions import db
 from casework.policy import Permission, require
@@ -130,5 +130,8 @@ def authenticate(secret: str, now: datetime | None = None) -> ApiToken | None:
     if token is None or not token.usable(now):
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        if reading():
+            begin_writing(db.session)  # then read again, in the writer's transaction
+            return authenticate(secret, now)
         token.last_used_at = now
     return token

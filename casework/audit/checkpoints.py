@@ -235,7 +235,9 @@ def checkpoint_now(actor: object, *, exported: bool = False) -> AuditCheckpoint:
         actor,  # type: ignore[arg-type]
         Tag.AUDIT_CHECKPOINT_CREATE,
         object_type="audit_checkpoint",
+        immediate=True,
         exported=exported,
     )
+    assert event is not None  # noqa: S101  # nosec B101  # immediate: appended, returned
     existing = db.session.get(AuditCheckpoint, event.seq)  # record() may have made it already
     return existing if existing is not None else make_checkpoint(event)

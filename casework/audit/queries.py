@@ -279,7 +279,8 @@ def export_events(actor: User, f: EventFilter, password: str) -> tuple[ChainRow,
         audit.record(actor, Tag.AUDIT_LOG_EXPORT, outcome="refused", reason="password", **details)
         message = _l("The password is not correct.")
         raise Invalid(message, current_password=message)
-    event = audit.record(actor, Tag.AUDIT_LOG_EXPORT, **details)
+    event = audit.record(actor, Tag.AUDIT_LOG_EXPORT, immediate=True, **details)
+    assert event is not None  # noqa: S101  # nosec B101  # immediate: appended, returned
     return event, _csv_chunks(current_app._get_current_object(), stmt, event.seq)  # type: ignore[attr-defined]
 
 

@@ -230,6 +230,11 @@ def _driver(dialect: Any) -> _Driver:
 
 _LOCK = f"SELECT pg_advisory_xact_lock({0x63617365})"  # "case": serialises PostgreSQL writers
 
+# In a session's info: appends held until the transaction commits (DEFER set), and the queue.
+DEFER = "casework.audit.defer"
+_QUEUE = "casework.audit.queue"
+_MARKS = "casework.audit.savepoints"  # each open savepoint's place in the queue
+
 
 def record(
     actor: User | None,
@@ -239,12 +244,19 @@ def record(
     outcome: str = "ok",
     object_type: str | None = None,
     object_id: object = None,
+    immediate: bool = False,
     **details: object,
-) -> ChainRow:
+) -> ChainRow | None:
     """Append an event. Details are ids and field names only: never a person's data.
 
-    Returns the event as stored, read-only: it is inserted, never tracked by the session, so
-    nothing can try to flush a change to it later (the database would refuse).
+    In a request (its session's info holds DEFER) the event is queued and appended, with the
+    request's other events, just before its transaction commits (install()): the chain's lock
+    (SQLite's write lock, PostgreSQL's advisory lock) is then held for the appends and the commit
+    only, not while the page is put together. A rollback drops the queue with the rest of the
+    transaction (a savepoint's: what was queued since it began). Returns None then; `immediate` appends at once (the queue first) and returns the
+    event as stored, read-only: it is inserted, never tracked by the session, so nothing can try
+    to flush a change to it later (the database would refuse). Outside a request every event is
+    appended at once.
     """
     for key, value in details.items():
         if not isinstance(value, (int, str, bool, list, tuple, type(None))):
@@ -267,57 +279,128 @@ def record(
         client_address = request.remote_addr or None
     else:
         request_id = client_address = None
+    item = (  # the event's fields after seq and at, as hashed
+        actor_id,
+        actor_unit_id,
+        actor_partner_id,
+        actor_role,
+        tag_value,
+        object_type or None,
+        None if object_id is None or object_id == "" else str(object_id),
+        outcome,
+        request_id,
+        client_address,
+        _encode_details(details) if details else "{}",
+    )
+    session = db.session()
+    info = session.info
+    if info.get(DEFER) and not immediate:
+        queue = info.get(_QUEUE)
+        if queue is None:
+            queue = info[_QUEUE] = []
+        queue.append(item)
+        return None
+    queue = info.pop(_QUEUE, None) or []
+    queue.append(item)
+    return _append(queue)
+
+
+def queued(session: Any) -> int:
+    """How many of the session's events wait for its commit."""
+    return len(session.info.get(_QUEUE) or ())
+
+
+def append_queued(session: Any) -> None:
+    """Append the events the session holds, in its transaction (a no-op when there are none)."""
+    queue = session.info.pop(_QUEUE, None)
+    if queue:
+        _append(queue)
+
+
+def _at_savepoint(session: Any, transaction: Any) -> None:
+    if transaction.nested:  # where its queue stood: a rollback of the savepoint goes back to it
+        marks = session.info.setdefault(_MARKS, {})
+        marks[transaction] = len(session.info.get(_QUEUE) or ())
+
+
+def _after_rollback(session: Any, previous: Any) -> None:
+    info = session.info
+    if previous.nested:  # only what was queued inside the savepoint goes
+        mark = info.get(_MARKS, {}).pop(previous, None)
+        if mark is not None and info.get(_QUEUE):
+            del info[_QUEUE][mark:]
+    elif previous.parent is None:
+        info.pop(_QUEUE, None)
+        info.pop(_MARKS, None)
+
+
+def _before_commit(session: Any) -> None:
+    from casework.db import reading
+
+    session.info.pop(_MARKS, None)  # savepoints released: their events stay
+    if not reading():  # a read-only transaction's events follow it in a writer's (casework.db)
+        append_queued(session)
+
+
+def install(session_class: Any) -> None:
+    """Append queued events before each commit; drop them with a rollback (idempotent)."""
+    from sqlalchemy import event
+
+    for name, hook in (
+        ("before_commit", _before_commit),
+        ("after_transaction_create", _at_savepoint),
+        ("after_soft_rollback", _after_rollback),
+    ):
+        if not event.contains(session_class, name, hook):
+            event.listen(session_class, name, hook)
+
+
+def _append(items: list[tuple[Any, ...]]) -> ChainRow:
+    """Append the events (their fields after seq and at) to the chain, in the session's
+    transaction, under the chain's lock; returns the last one."""
     conn = db.session.connection()
     dialect = conn.dialect
     driver = _DRIVERS.get(dialect.name) or _driver(dialect)
     # One driver cursor for the append's statements (a failing one closes it).
     cursor = driver_execute(conn, _LOCK) if dialect.name == "postgresql" else None
     cursor = driver_execute(conn, driver.head, (), cursor)
+    made: list[ChainRow] = []
     try:
         head = cursor.fetchone()
-        seq = (head[0] + 1) if head else 1
+        seq = head[0] if head else 0
+        prev_hash = bytes(head[1]) if head else GENESIS
         at = utcnow()
         at_text = _utc_text(at)
-        prev_hash = bytes(head[1]) if head else GENESIS
-        fields = (  # as hashed: the time as its isoformat() text
-            seq,
-            at_text,
-            actor_id,
-            actor_unit_id,
-            actor_partner_id,
-            actor_role,
-            tag_value,
-            object_type or None,
-            None if object_id is None or object_id == "" else str(object_id),
-            outcome,
-            request_id,
-            client_address,
-            _encode_details(details) if details else "{}",
-        )
-        digest = _digest(prev_hash, fields)
-        event: ChainRow = _new_row(ChainRow, (seq, at, *fields[2:], prev_hash, digest))
-        stored = (seq, driver.time_to_db(at, at_text), *fields[2:])
-        if driver.sqlite:
-            sql, values = driver.sqlite_insert(
-                (
-                    actor_id is None,
-                    actor_unit_id is None,
-                    actor_partner_id is None,
-                    actor_role is None,
-                    fields[7] is None,
-                    fields[8] is None,
-                    request_id is None,
-                    client_address is None,
+        stored_at = driver.time_to_db(at, at_text)
+        for item in items:
+            seq += 1
+            digest = _digest(prev_hash, (seq, at_text, *item))
+            event: ChainRow = _new_row(ChainRow, (seq, at, *item, prev_hash, digest))
+            if driver.sqlite:
+                sql, values = driver.sqlite_insert(
+                    (
+                        item[0] is None,
+                        item[1] is None,
+                        item[2] is None,
+                        item[3] is None,
+                        item[5] is None,
+                        item[6] is None,
+                        item[8] is None,
+                        item[9] is None,
+                    )
                 )
-            )
-            driver_execute(
-                conn, sql, values((*stored, bytearray(prev_hash), bytearray(digest))), cursor
-            )
-        else:
-            driver_execute(conn, driver.insert, (*stored, prev_hash, digest), cursor)
+                row = (seq, stored_at, *item, bytearray(prev_hash), bytearray(digest))
+                driver_execute(conn, sql, values(row), cursor)
+            else:
+                driver_execute(
+                    conn, driver.insert, (seq, stored_at, *item, prev_hash, digest), cursor
+                )
+            made.append(event)
+            prev_hash = digest
     finally:
         cursor.close()
     last_checkpoint = driver.checkpoint_time(head[2]) if head else None
-    if checkpoints.due(seq, last_checkpoint):
-        checkpoints.make_checkpoint(event)
-    return event
+    for event in made:
+        if checkpoints.due(event.seq, last_checkpoint):
+            last_checkpoint = checkpoints.make_checkpoint(event).at
+    return made[-1]

@@ -9,12 +9,14 @@ from flask_login import current_user
 from casework.cases import bp, search
 from casework.cases.search_forms import CaseSearchForm
 from casework.cases.views import me, show_errors
+from casework.db import read_only
 from casework.errors import Invalid
 from casework.extensions import db
 from casework.policy import Permission, require
 
 
 @bp.route("/search", methods=["GET", "POST"])
+@read_only  # a search changes nothing (its audit event follows it)
 def search_page():  # type: ignore[no-untyped-def]
     require(current_user, Permission.CASE_READ)
     form = CaseSearchForm()
