@@ -14,19 +14,16 @@ wsgi_app = "wsgi:app"
 # nginx in front terminates TLS and talks to this address only (never expose it to the network).
 bind = os.environ.get("CASEWORK_BIND", "127.0.0.1:8000")
 
-# Sync work (encryption, templates) is CPU-bound; threads cover the waits on PostgreSQL. Each
-# worker holds its own database pool (CASEWORK_SQLALCHEMY_ENGINE_OPTIONS): workers × threads
-# connections at most, to be kept under pgbouncer's default_pool_size.
-# On SQLite, requests that only read run side by side without the write lock and writers take
-# turns (a request's audit events are a short write at its end): one process per CPU, whose
-# threads queue at the in-process gate for the write lock (docs/deployment.md §11 has the
-# measurements).
-_sqlite = os.environ.get("CASEWORK_DATABASE_URL", "sqlite").startswith("sqlite")
-_cpus = multiprocessing.cpu_count()
-_default_workers = _cpus if _sqlite else _cpus * 2 + 1
-workers = int(os.environ.get("CASEWORK_WORKERS", _default_workers))
+# Sync work (encryption, templates) is CPU-bound and holds each process's GIL; threads cover the
+# waits on the database. Each worker holds its own database pool (CASEWORK_SQLALCHEMY_ENGINE_OPTIONS):
+# workers × threads connections at most, to be kept under pgbouncer's default_pool_size.
+# The same shape serves SQLite: requests that only read run side by side without its write lock,
+# and writers take turns for a short time each (a reader's audit events are a short write at its
+# end). More processes with fewer threads each beat one process with many: its threads would
+# queue for one GIL (docs/deployment.md §11 has the measurements).
+workers = int(os.environ.get("CASEWORK_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("CASEWORK_THREADS", "8" if _sqlite else "4"))
+threads = int(os.environ.get("CASEWORK_THREADS", "4"))
 
 # A request slower than this is killed (an export of a whole province takes a few seconds).
 timeout = int(os.environ.get("CASEWORK_TIMEOUT", "60"))
