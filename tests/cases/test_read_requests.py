@@ -19,7 +19,7 @@ from casework.audit import service as audit_service
 from casework.audit.models import AuditEvent
 from casework.audit.verify import verify_database
 from casework.cases import sections
-from casework.db import ReadRequestWrote, start_reading, stop_reading
+from casework.db import ReadRequestWrote, begin_writing, start_reading, stop_reading
 from casework.extensions import db
 from tests.cases.conftest import open_case
 from tests.conftest import CANARY, age_rows, get_user
@@ -170,3 +170,20 @@ def test_a_write_in_a_reader_s_transaction_is_reported(app: Flask) -> None:
                 db.session.commit()
         finally:
             stop_reading(token)
+
+
+@pytest.mark.sqlite_only
+def test_a_reader_turns_writer_only_before_changing_anything(app: Flask) -> None:
+    with app.app_context():
+        token = start_reading()
+        try:
+            db.session.add(LoginFailure(address="192.0.2.1"))
+            with pytest.raises(RuntimeError, match="before changing"):
+                begin_writing(db.session)
+            db.session.rollback()
+            begin_writing(db.session)  # nothing changed yet: the next transaction is a writer's
+            db.session.add(LoginFailure(address="192.0.2.1"))
+            db.session.commit()  # no ReadRequestWrote: warnings are errors here
+        finally:
+            stop_reading(token)
+        assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 1
