@@ -25,6 +25,7 @@ from casework.accounts import totp
 from casework.accounts import users as user_admin
 from casework.accounts.models import Unit, User
 from casework.crypto.keyring import parse_keyring
+from casework.errors import Invalid
 from casework.extensions import db
 
 PASSWORD = "correct horse battery staple"
@@ -355,7 +356,16 @@ def make_user(
         with_totp = accounts.second_factor_required(user)
     if with_totp:
         seed = accounts.begin_totp_enrolment(user)
-        accounts.confirm_totp_enrolment(user, totp.code_at_step(seed, totp.current_step() - 1))
+        # The previous step's code, so that the current one stays unused for signing in. It is
+        # accepted for one step more: when that step ended before the check, take the new one's.
+        while True:
+            step = totp.current_step()
+            try:
+                accounts.confirm_totp_enrolment(user, totp.code_at_step(seed, step - 1))
+                break
+            except Invalid:
+                if totp.current_step() == step:
+                    raise
     db.session.commit()
     return user
 
