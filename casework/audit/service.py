@@ -253,10 +253,11 @@ def record(
     request's other events, just before its transaction commits (install()): the chain's lock
     (SQLite's write lock, PostgreSQL's advisory lock) is then held for the appends and the commit
     only, not while the page is put together. A rollback drops the queue with the rest of the
-    transaction (a savepoint's: what was queued since it began). Returns None then; `immediate` appends at once (the queue first) and returns the
-    event as stored, read-only: it is inserted, never tracked by the session, so nothing can try
-    to flush a change to it later (the database would refuse). Outside a request every event is
-    appended at once.
+    transaction (a savepoint's: what was queued since it began). Returns None then.
+
+    `immediate` appends at once (the queue first) and returns the event as stored, read-only: it
+    is inserted, never tracked by the session, so nothing can try to flush a change to it later
+    (the database would refuse). Outside a request every event is appended at once.
     """
     for key, value in details.items():
         if not isinstance(value, (int, str, bool, list, tuple, type(None))):

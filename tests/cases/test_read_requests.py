@@ -5,6 +5,8 @@ put together, and the read is in the audit log before the page leaves."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -29,6 +31,16 @@ def _events(tag: Tag) -> int:
     return db.session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.tag == tag.value)
     )
+
+
+@contextmanager
+def _reader() -> Iterator[None]:
+    """Transactions begun inside run as a read-only request's."""
+    token = start_reading()
+    try:
+        yield
+    finally:
+        stop_reading(token)
 
 
 def _try_to_write(path: str) -> bool:
@@ -162,21 +174,16 @@ def test_a_reader_that_must_note_the_session_s_last_use_does_so_as_a_writer(app,
 
 @pytest.mark.sqlite_only
 def test_a_write_in_a_reader_s_transaction_is_reported(app: Flask) -> None:
-    with app.app_context():
-        token = start_reading()
-        try:
-            db.session.add(LoginFailure(address="192.0.2.1"))
-            with pytest.warns(ReadRequestWrote):
-                db.session.commit()
-        finally:
-            stop_reading(token)
+    with app.app_context(), _reader():
+        db.session.add(LoginFailure(address="192.0.2.1"))
+        with pytest.warns(ReadRequestWrote):
+            db.session.commit()
 
 
 @pytest.mark.sqlite_only
 def test_a_reader_turns_writer_only_before_changing_anything(app: Flask) -> None:
     with app.app_context():
-        token = start_reading()
-        try:
+        with _reader():
             db.session.add(LoginFailure(address="192.0.2.1"))
             with pytest.raises(RuntimeError, match="before changing"):
                 begin_writing(db.session)
@@ -184,6 +191,4 @@ def test_a_reader_turns_writer_only_before_changing_anything(app: Flask) -> None
             begin_writing(db.session)  # nothing changed yet: the next transaction is a writer's
             db.session.add(LoginFailure(address="192.0.2.1"))
             db.session.commit()  # no ReadRequestWrote: warnings are errors here
-        finally:
-            stop_reading(token)
         assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 1
