@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import pytest
 from flask import Flask
@@ -127,10 +128,29 @@ def demo(live_app: Flask) -> Demo:
     return found
 
 
+def _buffered(app: Flask) -> WSGIApplication:
+    """Hand the server a body already read and closed.
+
+    Werkzeug's development server skips closing the body when the browser drops the
+    connection first (a page navigating away while its icon is being answered), and
+    the static file it left open is reported later, in whichever test is running.
+    """
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return list(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 @pytest.fixture(scope="module")
 def base_url(live_app: Flask) -> Iterator[str]:
     """Serve the app from a thread on a free loopback port."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, _buffered(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
