@@ -589,8 +589,14 @@ def raw(stmt: Any, compiled: Any = None, **values: Any) -> tuple[str, Any]:
         )
     params = compiled.construct_params(values or None)
     processors = compiled._bind_processors
+
+    def processor(key: str) -> Any:
+        # An IN list rendered for the driver names each element after its parameter: id_1_1, …
+        stem, _, n = key.rpartition("_")
+        return processors.get(key) or (processors.get(stem) if n.isdigit() else None)
+
     processed = {
-        k: processors[k](v) if k in processors and v is not None else v for k, v in params.items()
+        k: processor(k)(v) if processor(k) and v is not None else v for k, v in params.items()
     }
     if compiled.positional:
         return compiled.string, tuple(processed[k] for k in compiled.positiontup)
@@ -839,6 +845,11 @@ _HEAD_SQL: tuple[str, Any] = ("", ())
 
 
 def _audit_insert() -> Any:
+    """The audit insert, compiled (and the chain's head query, which _audit_append reads first)."""
+    global _HEAD_SQL
+    _HEAD_SQL = raw(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    )
     return (
         insert(AuditEvent)
         .values({c: bindparam(c) for c in ChainRow._fields})
@@ -850,10 +861,6 @@ def measure_file_floor(cases: list[uuid.UUID], repeat: int) -> Timing:
     """The case file's floor: the case row, its people's rows and their data keys by bare SQL,
     every key unwrapped and every field the app decrypts decrypted with the cipher itself, and
     the view's audit event appended: what any implementation of the same rules must do."""
-    global _HEAD_SQL
-    _HEAD_SQL = raw(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    )
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     # Generous to the floor: the key-encryption key and the audit insert are ready before the
@@ -912,21 +919,59 @@ def _candidates(f: Any, value: str, *where: Any) -> Any:
     )
 
 
+def _keyed_candidates(f: Any, value: str, *where: Any) -> Any:
+    """The candidates and their owners' wrapped keys, in one query, as blindindex.search reads them."""
+    owner = getattr(Person, f.owner_attr)
+    return (
+        select(Person.id, Person.case_id, getattr(Person, f.ct_attr), DataKey.wrapped_key)
+        .outerjoin(
+            DataKey,
+            (DataKey.owner_kind == f.key_owner)
+            & (DataKey.owner_id == owner)
+            & DataKey.wrapped_key.is_not(None),
+        )
+        .where(getattr(Person, f.index_attr) == index_value(f, value), *where)
+    )
+
+
+def _true_matches(f: Any, wanted: str, rows: list[list[Any]], kek_bytes: bytes) -> set[str]:
+    """The floor's decryption: every candidate's key unwrapped, its field decrypted with the cipher
+    itself and compared after normalisation; the cases of the true matches."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    found: set[str] = set()
+    for person_id, case_id, blob, wrapped in rows:
+        if blob is None or wrapped is None:
+            continue
+        blob = bytes(blob)
+        aead = AESGCM(datakeys.unwrap(kek_bytes, bytes(wrapped)))
+        plain = f.decode(cipher.decrypt(aead, f.binding(_uuid(person_id)), blob))
+        if f.index.normaliser(str(plain)) == wanted:
+            found.add(_uuid(case_id))
+    return found
+
+
+def _victim_lookups(case_id: uuid.UUID) -> list[tuple[Any, str, tuple[Any, ...]]]:
+    """The lookups repeat_matches makes for a case: each victim's phone and ID number, and her full
+    name with her birth year (among victims and children)."""
+    fresh()
+    out: list[tuple[Any, str, tuple[Any, ...]]] = []
+    other = Person.case_id != case_id
+    for p in db.session.scalars(
+        select(Person).where(Person.case_id == case_id, Person.role == "victim")
+    ):
+        out += [(getattr(Person, n), getattr(p, n), (other,)) for n in ("phone", "id_number")]
+        if p.birth_year is not None:
+            same = (other, Person.birth_year == p.birth_year, Person.role.in_(("victim", "child")))
+            out.append((Person.full_name, p.full_name, same))
+    fresh()
+    return [(f, v, w) for f, v, w in out if v]
+
+
 def measure_repeat(world: World, unit_id: int, cases: list[uuid.UUID], repeat: int) -> Row:
     """The possible-repeat-victim check the file page runs (search.repeat_matches)."""
-    lookups: dict[uuid.UUID, list[tuple[Any, str]]] = {}
-    for case_id in cases:
-        fresh()
-        victims = db.session.scalars(
-            select(Person).where(Person.case_id == case_id, Person.role == "victim")
-        )
-        lookups[case_id] = [
-            (getattr(Person, name), getattr(p, name))
-            for p in victims
-            for name in ("phone", "id_number")
-            if getattr(p, name)
-        ]
-    fresh()
+    lookups = {case_id: _victim_lookups(case_id) for case_id in cases}
+    kek_bytes = datakeys.kek(datakeys.current_keyring().primary)
 
     def app(arg: tuple[User, Case]) -> None:
         search.repeat_matches(*arg)
@@ -936,11 +981,39 @@ def measure_repeat(world: World, unit_id: int, cases: list[uuid.UUID], repeat: i
         return officer_of(world, unit_id)(i), case  # type: ignore[return-value]
 
     def statements(i: int) -> list[tuple[str, Any]]:
-        case_id = cases[i % len(cases)]
-        return [raw(_candidates(f, v, Person.case_id != case_id)) for f, v in lookups[case_id]]
+        return [raw(_candidates(f, v, *w)) for f, v, w in lookups[cases[i % len(cases)]]]
 
-    app_timing = timed(app, repeat, prepare)
-    return Row("repeat-victim check on the file", app_timing, timed_bare(repeat, statements))
+    def keyed(i: int) -> tuple[list[tuple[Any, str]], list[tuple[str, Any]], uuid.UUID]:
+        found = lookups[cases[i % len(cases)]]
+        wanted = [(f, f.index.normaliser(v)) for f, v, _w in found]
+        return (
+            wanted,
+            [raw(_keyed_candidates(f, v, *w)) for f, v, w in found],
+            cases[i % len(cases)],
+        )
+
+    def floor(arg: tuple[list[tuple[Any, str]], list[tuple[str, Any]], uuid.UUID]) -> None:
+        wanted, stmts, _case_id = arg
+        matched: set[str] = set()
+        for (f, value), rows in zip(wanted, bare(*stmts), strict=True):
+            matched |= _true_matches(f, value, rows, kek_bytes)
+        if matched:
+            # Which of them the officer may read (her commune owns them): named, the rest counted.
+            readable = select(Case.id).where(
+                Case.id.in_([uuid.UUID(m) for m in matched]), Case.owning_unit_id == unit_id
+            )
+            bare(raw(readable))
+
+    floor_timing = timed(floor, repeat, keyed)
+    floor_timing.queries = max(len(keyed(i)[1]) for i in range(len(cases))) + 1
+    return Row(
+        "repeat-victim check on the file",
+        timed(app, repeat, prepare),
+        timed_bare(repeat, statements),
+        floor_timing,
+        "the candidates with their keys by bare SQL, each decrypted with the cipher and compared, "
+        "the readable matches",
+    )
 
 
 def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[str]]:
@@ -956,6 +1029,8 @@ def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[s
         )
     ]
     search.SEARCHES_PER_MINUTE = 10**9
+    kek_bytes = datakeys.kek(datakeys.current_keyring().primary)
+    audit_insert = _audit_insert()
 
     def app(arg: tuple[User, str]) -> None:
         if not search.search_cases(arg[0], "phone", arg[1]):
@@ -964,15 +1039,50 @@ def measure_search(world: World, unit_id: int, repeat: int) -> tuple[Row, list[s
     def prepare(i: int) -> tuple[User, str]:
         return officer_of(world, unit_id)(i), phones[i % len(phones)]
 
+    def readable() -> Any:
+        return select(Case.id).where(Case.id == Person.case_id, Case.owning_unit_id == unit_id)
+
     def statements(i: int) -> list[tuple[str, Any]]:
         phone = prepare(i)[1]
         # Bare indexed SQL: the candidate's case checked by key against the officer's unit.
-        readable = select(Case.id).where(Case.id == Person.case_id, Case.owning_unit_id == unit_id)
-        candidates = _candidates(Person.phone, phone, readable.exists())
+        candidates = _candidates(Person.phone, phone, readable().exists())
         matched = select(Person.case_id).where(Person.id.in_(select(candidates.subquery().c.id)))
         return [raw(candidates), raw(select(Case).where(Case.id.in_(matched)))]
 
-    row = Row("search by phone", timed(app, repeat, prepare), timed_bare(repeat, statements))
+    def keyed(i: int) -> tuple[str, tuple[str, Any], tuple[str, Any]]:
+        phone = phones[i % len(phones)]
+        since = datetime.now(UTC) - timedelta(minutes=1)
+        searches = select(func.count()).where(
+            AuditEvent.actor_id == world.officers[unit_id],
+            AuditEvent.tag == "case:file:search",
+            AuditEvent.outcome == "ok",
+            AuditEvent.at > since,
+        )
+        return (
+            Person.phone.index.normaliser(phone),
+            raw(searches),
+            raw(_keyed_candidates(Person.phone, phone, readable().exists())),
+        )
+
+    def floor(arg: tuple[str, tuple[str, Any], tuple[str, Any]]) -> None:
+        wanted, searches, candidates = arg
+        # The rate limit's count, the candidates decrypted, the cases found, the audit event.
+        _count, rows = bare(searches, candidates)
+        matched = _true_matches(Person.phone, wanted, rows, kek_bytes)
+        cases_sql = select(Case.__table__).where(Case.id.in_([uuid.UUID(m) for m in matched]))
+        bare(raw(cases_sql))
+        _audit_append("case:file:search", "case_file", None, audit_insert)
+
+    floor_timing = timed(floor, repeat, keyed)
+    floor_timing.queries = 5
+    row = Row(
+        "search by phone",
+        timed(app, repeat, prepare),
+        timed_bare(repeat, statements),
+        floor_timing,
+        "the rate limit's count, the candidates with their keys by bare SQL, each decrypted with "
+        "the cipher, the cases found, the search's audit event",
+    )
     return row, phones
 
 

@@ -160,26 +160,22 @@ def record_refused_search(actor: User, kind: str) -> None:
     )
 
 
-def _matching_case_ids(victim: Person) -> set[uuid.UUID]:
-    other_cases = Person.case_id != victim.case_id
-    found: set[uuid.UUID] = set()
+def _lookups(victim: Person) -> list[blindindex.Lookup]:
+    """What may identify the victim in another case: her phone, her ID number, her full name with
+    her birth year (among victims and children, not perpetrators)."""
     try:
         phone, id_number = victim.phone, victim.id_number
         name = victim.full_name
     except KeyShredded:
-        return found
-    for field, value in ((Person.phone, phone), (Person.id_number, id_number)):
-        if value:
-            found.update(p.case_id for p in blindindex.search(field, value, where=[other_cases]))
+        return []
+    found = [
+        blindindex.Lookup(field, value)
+        for field, value in ((Person.phone, phone), (Person.id_number, id_number))
+        if value
+    ]
     if name and victim.birth_year is not None:
-        same_person = [
-            other_cases,
-            Person.birth_year == victim.birth_year,
-            Person.role.in_(_NAME_MATCH_ROLES),
-        ]
-        found.update(
-            p.case_id for p in blindindex.search(Person.full_name, name, where=same_person)
-        )
+        same_person = (Person.birth_year == victim.birth_year, Person.role.in_(_NAME_MATCH_ROLES))
+        found.append(blindindex.Lookup(Person.full_name, name, same_person))
     return found
 
 
@@ -196,9 +192,11 @@ def repeat_matches(
                 select(Person).where(Person.case_id == case.id, Person.role == "victim")
             )
         )
-    found: set[uuid.UUID] = set()
-    for victim in victims:
-        found |= _matching_case_ids(victim)
+    lookups = [lookup for victim in victims for lookup in _lookups(victim)]
+    matched = blindindex.matches(
+        lookups, where=[Person.case_id != case.id], columns=[Person.case_id]
+    )
+    found = {case_id for _person_id, case_id in matched}
     if not found:
         return RepeatMatches([], 0)
     # An alias: the policy's branches query case_file themselves and must not correlate to it.

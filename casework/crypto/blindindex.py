@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Integer, and_, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from casework.crypto import datakeys, normalise
@@ -92,6 +92,97 @@ def value_for(
     return compute(key, normalised, bits)
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """One exact-match lookup: a value of an indexed field, with conditions of its own."""
+
+    field: EncryptedField[Any]
+    value: str
+    where: tuple[ColumnElement[bool], ...] = ()
+
+
+def matches(
+    lookups: Sequence[Lookup],
+    *,
+    session: Session | None = None,
+    where: Iterable[ColumnElement[bool]] = (),
+    columns: Sequence[Any] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows matching any of the lookups (fields of one model), as (row id, *columns), in the order
+    the lookups were given: every lookup's candidates by index in one query (UNION ALL), with their
+    owners' wrapped keys, then decrypted and compared. No object is loaded. Shredded rows and
+    values with nothing to index are skipped."""
+    from casework.extensions import db
+
+    session = session or db.session()
+    keyring = datakeys.current_keyring()
+    where = tuple(where)
+    branches = []
+    wanted: list[tuple[EncryptedField[Any], str]] = []
+    for lookup in lookups:
+        field = lookup.field
+        if field.index is None:
+            raise ValueError(f"{field.model.__name__}.{field.name} has no blind index")
+        normalised = field.index.normaliser(lookup.value)
+        if normalised is None:
+            continue
+        if wanted and field.model is not wanted[0][0].model:
+            raise ValueError("the lookups of one query are on one model")
+        # Every key of the keyring: during a rotation some rows are still indexed under the old key.
+        values = {
+            value_for(
+                session, key, field.table_name, field.column_name, normalised, field.index.bits
+            )
+            for key in keyring.keys.values()
+        }
+        model = field.model
+        owner_col = getattr(model, field.owner_attr)
+        branches.append(
+            select(
+                literal_column(str(len(wanted)), Integer).label("lookup"),
+                model.id.label("row_id"),  # type: ignore[attr-defined]
+                owner_col.label("owner_id"),
+                getattr(model, field.ct_attr).label("blob"),
+                DataKey.key_version,
+                DataKey.master_key_id,
+                DataKey.wrapped_key,
+                *columns,
+            )
+            .outerjoin(
+                DataKey,
+                and_(
+                    DataKey.owner_kind == field.key_owner,
+                    DataKey.owner_id == owner_col,
+                    DataKey.wrapped_key.is_not(None),
+                ),
+            )
+            .where(getattr(model, field.index_attr).in_(values), *lookup.where, *where)
+        )
+        wanted.append((field, normalised))
+    if not branches:
+        return []
+    query = branches[0] if len(branches) == 1 else union_all(*branches)
+    candidates = sorted(session.execute(query).all(), key=lambda row: row[0])
+    for _lookup, _row_id, owner_id, _blob, version, master_key_id, wrapped, *_ in candidates:
+        if wrapped is not None:
+            field = wanted[_lookup][0]
+            datakeys.remember_wrapped(
+                session, field.key_owner, owner_id, version, master_key_id, wrapped
+            )
+    found: dict[Any, tuple[Any, ...]] = {}
+    for lookup, row_id, owner_id, blob, _version, _master, _wrapped, *extra in candidates:
+        if blob is None or row_id in found:
+            continue
+        field, normalised = wanted[lookup]
+        try:
+            plain = field.decrypt_raw(session, row_id, owner_id, blob)
+        except KeyShredded:
+            continue
+        if field.index.normaliser(str(plain)) == normalised:  # type: ignore[union-attr]
+            found[row_id] = (row_id, *extra)
+    return list(found.values())
+
+
 def search(
     field: EncryptedField[Any],
     value: str,
@@ -102,62 +193,13 @@ def search(
     """Rows whose field equals `value` after normalisation: candidates by index, then decrypted
     and compared, so the result has no false positives (and, the index being exact, no false
     negatives). Shredded rows are never returned. Callers rate-limit searches (SECURITY.md)."""
-    if field.index is None:
-        raise ValueError(f"{field.model.__name__}.{field.name} has no blind index")
     from casework.extensions import db
 
     session = session or db.session()
-    wanted = field.index.normaliser(value)
-    if wanted is None:
+    ids = [row[0] for row in matches([Lookup(field, value)], session=session, where=where)]
+    if not ids:
         return []
-    table = field.table_name
-    keyring = datakeys.current_keyring()
-    # Every key of the keyring: during a rotation some rows are still indexed under the old key.
-    values = {
-        value_for(session, key, table, field.column_name, wanted, field.index.bits)
-        for key in keyring.keys.values()
-    }
     model = field.model
-    owner_col = getattr(model, field.owner_attr)
-    blob_col = getattr(model, field.ct_attr)
-    index_col = getattr(model, field.index_attr)
-    # Candidates as plain rows, with their owners' wrapped keys in the same query: only the true
-    # matches become objects.
-    candidates = session.execute(
-        select(
-            model.id,  # type: ignore[attr-defined]
-            owner_col,
-            blob_col,
-            DataKey.key_version,
-            DataKey.master_key_id,
-            DataKey.wrapped_key,
-        )
-        .outerjoin(
-            DataKey,
-            and_(
-                DataKey.owner_kind == field.key_owner,
-                DataKey.owner_id == owner_col,
-                DataKey.wrapped_key.is_not(None),
-            ),
-        )
-        .where(index_col.in_(values), *where)
-    ).all()
-    matches: list[Any] = []
-    for _row_id, owner_id, _blob, version, master_key_id, wrapped in candidates:
-        if wrapped is not None:
-            datakeys.remember_wrapped(
-                session, field.key_owner, owner_id, version, master_key_id, wrapped
-            )
-    for row_id, owner_id, blob, *_key in candidates:
-        if blob is None or row_id in matches:
-            continue
-        try:
-            plain = field.decrypt_raw(session, row_id, owner_id, blob)
-        except KeyShredded:
-            continue
-        if field.index.normaliser(str(plain)) == wanted:
-            matches.append(row_id)
-    if not matches:
-        return []
-    found = session.scalars(select(model).where(model.id.in_(matches))).all()  # type: ignore[attr-defined]
-    return sorted(found, key=lambda row: matches.index(row.id))
+    found = session.scalars(select(model).where(model.id.in_(ids))).all()  # type: ignore[attr-defined]
+    order = {row_id: n for n, row_id in enumerate(ids)}
+    return sorted(found, key=lambda row: order[row.id])

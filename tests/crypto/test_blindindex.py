@@ -77,3 +77,30 @@ def test_search_can_be_scoped(cctx: Flask) -> None:
 def test_a_field_without_index_cannot_be_searched(cctx: Flask) -> None:
     with pytest.raises(ValueError):
         search(Victim.birth_date, "1990-01-01")
+
+
+def test_several_lookups_are_answered_together_each_with_its_own_conditions(cctx: Flask) -> None:
+    lan = Victim(full_name="Hà Thị Lan", phone="0912 345 678", sex="f")
+    namesake = Victim(full_name="Hà Thị Lan", sex="x")
+    same_phone = Victim(full_name="Lê Thị Mai", phone="+84912345678", sex="f")
+    stranger = Victim(full_name="Trần Thị Thu", phone="0987 654 321", id_number="079190000001")
+    db.session.add_all([lan, namesake, same_phone, stranger])
+    db.session.commit()
+    lookups = [
+        blindindex.Lookup(Victim.phone, "0912345678"),
+        blindindex.Lookup(Victim.full_name, "ha thi lan", (Victim.sex == "x",)),
+        blindindex.Lookup(Victim.id_number, "   "),  # nothing to look up: skipped
+    ]
+    found = blindindex.matches(lookups, columns=[Victim.sex])
+    # The phone's two holders (whatever their sex), then the namesake only under her own condition;
+    # each row once, with the columns asked for.
+    assert sorted(found[:2]) == sorted([(lan.id, "f"), (same_phone.id, "f")])
+    assert found[2:] == [(namesake.id, "x")]
+    # Conditions for every lookup narrow them all.
+    assert blindindex.matches(lookups, where=[Victim.id != lan.id]) == [
+        (same_phone.id,),
+        (namesake.id,),
+    ]
+    assert blindindex.matches([]) == []
+    with pytest.raises(ValueError, match="no blind index"):
+        blindindex.matches([blindindex.Lookup(Victim.birth_date, "1990-01-01")])
