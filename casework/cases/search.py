@@ -10,6 +10,7 @@ to ask, nothing else.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +49,15 @@ _UNUSABLE = {
     "id_number": _l("Enter the ID number's letters and digits."),
     "name": _l("Enter the person's full name."),
 }
+
+
+# The other cases, under an alias: the policy's branches query case_file themselves and must not
+# correlate to it. Made once (when first used, after every model is mapped): SQLAlchemy remembers
+# how it adapts an alias's columns, per alias.
+@functools.cache
+def _other_case() -> Any:
+    return aliased(Case, name="other_case")
+
 
 # People whose name and birth year together suggest the same victim: not perpetrators.
 _NAME_MATCH_ROLES = ("victim", "child")
@@ -199,8 +209,7 @@ def repeat_matches(
     found = {case_id for _person_id, case_id in matched}
     if not found:
         return RepeatMatches([], 0)
-    # An alias: the policy's branches query case_file themselves and must not correlate to it.
-    other = aliased(Case)
+    other = _other_case()
     readable = list(
         db.session.scalars(
             select(other)
