@@ -51,12 +51,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, startup_checks: boo
         if (reason := unfinished(app)) is not None:
             raise ConfigError(reason[0].upper() + reason[1:] + ".")
 
-    from casework import errors_web, security
+    from casework import errors_web, i18n, security
     from casework.extensions import babel, csrf, db, migrate
 
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    i18n.install(app, babel)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
 
     # Every model module is imported here so that metadata is complete for Alembic and create_all.

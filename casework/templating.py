@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.security import safe_join
 
 from casework.cases import vocab
+from casework.i18n import when
 from casework.labels import LEVEL_LABELS, PARTNER_KIND_LABELS, ROLE_LABELS, label
 from casework.policy import Permission, can
 
@@ -108,6 +108,4 @@ def init_app(app: Flask) -> None:
     def _without(mapping: dict[str, object], key: str) -> dict[str, object]:
         return {k: v for k, v in mapping.items() if k != key}
 
-    @app.template_filter("when")
-    def _when(value: datetime | None, fmt: str = "short") -> str:
-        return "" if value is None else format_datetime(value, fmt)
+    app.add_template_filter(when, "when")
