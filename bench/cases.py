@@ -41,7 +41,8 @@ cursor: no ORM, no SQLAlchemy, no decryption, no policy.
                    that holds the same rows (checked equal first), and one query for their types
   case file        the case, policy + audit of the view (service.view_case), its people, every
                    encrypted field decrypted │ bare: the case row and its people's rows
-  repeat check     casework.cases.search.repeat_matches on the file │ bare: its blind-index lookups
+  repeat check     casework.cases.search.repeat_matches on the file (phone, ID number, and full name
+                   with birth year, of each victim) │ bare: its blind-index lookups
   search by phone  casework.cases.search.search_cases (rate limit lifted; audited) │ bare: the
                    blind-index candidate query, each candidate's case checked by key against
                    the officer's unit, and the matching cases
@@ -56,8 +57,11 @@ grants, the decryption and the audit event. So the list and the file also get a 
 implementation of the same rules must run at the least: for the list, the very statements the app
 sent (each grant paged by key, then merged), captured from one run and replayed on the driver's
 cursor; for the file, its rows and data keys by bare SQL, every key unwrapped and every field
-decrypted with the cipher itself, and the view's audit event hashed and appended. The ratio to the
-floor is the cost of the application's own code (ORM, policy checks, key cache).
+decrypted with the cipher itself, and the view's audit event hashed and appended; for the repeat
+check, each lookup's candidates with their wrapped keys by bare SQL, every key unwrapped and every
+candidate decrypted and compared, then which matching cases the officer may read; for the search,
+the rate limit's count, the same candidates' work, the cases found, and the search's audit event.
+The ratio to the floor is the cost of the application's own code (ORM, policy checks, key cache).
 
 The database given with --pg is emptied: use a throwaway one. SQLite runs in a temporary file unless
 --db names one (kept, with its benchmark master key beside it, for a later run with --reuse).
