@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from casework.audit import checkpoints
@@ -49,11 +51,18 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_si
         try:
             exported = checkpoints.parse_export(checkpoint_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, checkpoints.CheckpointFileError) as exc:
-            click.echo(f"Error: {checkpoint_file} is not a checkpoint file: {exc}", err=True)
+            click.echo(
+                _(
+                    "Error: %(file)s is not a checkpoint file: %(reason)s",
+                    file=str(checkpoint_file),
+                    reason=str(exc),
+                ),
+                err=True,
+            )
             record(None, Tag.AUDIT_CHAIN_VERIFY, outcome="error", reason="checkpoint_file")
             db.session.commit()
             sys.exit(1)
-    with click.progressbar(length=max(head_seq(), 1), label="Verifying", file=sys.stderr) as bar:
+    with click.progressbar(length=max(head_seq(), 1), label=_("Verifying"), file=sys.stderr) as bar:
         report = verify_database(
             exported=exported,
             batch=max(batch, 1),
@@ -64,16 +73,30 @@ def verify_command(checkpoint_file: Path | None, batch: int, jobs: int, range_si
     _record_run(report, exported)
     if report.ok:
         click.echo(
-            f"Audit log intact: {report.checked:,} events (up to seq {report.last_seq:,}); "
-            f"{report.checkpoints_checked:,} signed checkpoint(s) match."
+            ngettext(
+                "Audit log intact: %(events)s event (up to seq %(last)s); signed checkpoints that "
+                "match: %(checkpoints)s.",
+                "Audit log intact: %(events)s events (up to seq %(last)s); signed checkpoints that "
+                "match: %(checkpoints)s.",
+                report.checked,
+                events=format_number(report.checked),
+                last=format_number(report.last_seq),
+                checkpoints=format_number(report.checkpoints_checked),
+            )
         )
         sys.exit(0)
     first = report.problems[0]
-    click.echo(f"Audit log BROKEN at seq {first.seq}: {first.what}")
+    click.echo(_("Audit log BROKEN at seq %(seq)d: %(what)s", seq=first.seq, what=first.what))
     if report.problem_count > 1:
-        click.echo(f"{report.problem_count:,} problems in all; the first {len(report.problems)}:")
+        click.echo(
+            _(
+                "%(count)s problems in all; the first %(shown)d:",
+                count=format_number(report.problem_count),
+                shown=len(report.problems),
+            )
+        )
         for problem in report.problems:
-            click.echo(f"  {problem}")
+            click.echo("  " + _("seq %(seq)d: %(what)s", seq=problem.seq, what=problem.what))
     sys.exit(1)
 
 
@@ -115,12 +138,29 @@ def checkpoint_command(export_file: Path | None) -> None:
         try:
             export_file.write_text(text, encoding="utf-8")
         except OSError as exc:
-            click.echo(f"Error: cannot write {export_file}: {type(exc).__name__}", err=True)
+            click.echo(
+                _(
+                    "Error: cannot write %(file)s: %(reason)s",
+                    file=str(export_file),
+                    reason=type(exc).__name__,
+                ),
+                err=True,
+            )
             sys.exit(1)
-    click.echo(
-        f"Checkpoint at seq {checkpoint.seq:,} signed with key {checkpoint.key_id}"
-        + (f"; written to {export_file}." if export_file is not None else ".")
-    )
+    seq = format_number(checkpoint.seq)
+    if export_file is None:
+        click.echo(
+            _("Checkpoint at seq %(seq)s signed with key %(key)s.", seq=seq, key=checkpoint.key_id)
+        )
+    else:
+        click.echo(
+            _(
+                "Checkpoint at seq %(seq)s signed with key %(key)s; written to %(file)s.",
+                seq=seq,
+                key=checkpoint.key_id,
+                file=str(export_file),
+            )
+        )
 
 
 @audit_group.command("keys")
@@ -137,16 +177,22 @@ def keys_command() -> None:
     )
     for master in keyring.keys.values():
         signer = signing.signer_for(master)
-        role = "primary" if master.id == keyring.primary_id else "held"
+        role = _("primary") if master.id == keyring.primary_id else _("held")
         signed = last.get(signer.key_id)
         # What a keyring kept by hand (CASEWORK_MASTER_KEYS) needs before removing the master key.
-        upto = f"; last signed seq {signed}" if signed else "; has signed nothing"
-        click.echo(f"{signer.key_id}  {_b64(signer.public)}  {role} (master key {master.id}){upto}")
+        if signed:
+            about = _(
+                "%(role)s (master key %(key)s); last signed seq %(seq)d",
+                role=role,
+                key=master.id,
+                seq=signed,
+            )
+        else:
+            about = _("%(role)s (master key %(key)s); has signed nothing", role=role, key=master.id)
+        click.echo(f"{signer.key_id}  {_b64(signer.public)}  {about}")
     for retired in keyring.retired_signers.values():
-        click.echo(
-            f"{retired.id}  {_b64(retired.public)}  retired: checkpoints up to seq "
-            f"{retired.upto_seq:,}"
-        )
+        about = _("retired: checkpoints up to seq %(seq)s", seq=format_number(retired.upto_seq))
+        click.echo(f"{retired.id}  {_b64(retired.public)}  {about}")
 
 
 def _b64(raw: bytes) -> str:

@@ -10,14 +10,27 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
+from flask_babel import Babel, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from casework.extensions import db
 
 
 def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(1)
+
+
+def _bare_app() -> Flask:
+    """The app's name, instance folder and catalogues without its configuration (which refuses to
+    load until a keyring exists): enough to find the keyring's place and speak the first language."""
+    from casework.config import DEFAULTS
+
+    app = Flask("casework", instance_relative_config=True)
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULTS["LANGUAGES"][0]
+    Babel(app)
+    return app
 
 
 @click.group("keys")
@@ -37,16 +50,28 @@ def keys_init(path: Path | None) -> None:
     # Runs without the app: the app refuses to start until a keyring exists.
     from casework.crypto.keyring import write_new_keyring
 
-    if os.environ.get("CASEWORK_MASTER_KEYS"):
-        _fail("CASEWORK_MASTER_KEYS is set: the keyring comes from the environment")
-    if path is None:
-        path = Path(Flask("casework", instance_relative_config=True).instance_path)
-        path = path / "keys" / "master.json"
-    if path.exists():
-        _fail(f"{path} exists: a keyring is never overwritten (use `casework keys rotate`)")
-    keyring = write_new_keyring(path)
-    click.echo(f"Master keyring written to {path} (primary key {keyring.primary_id}).")
-    click.echo("Copy it to the offline key backup now: without it no backup can be read.")
+    app = _bare_app()
+    with app.app_context():
+        if os.environ.get("CASEWORK_MASTER_KEYS"):
+            _fail(_("CASEWORK_MASTER_KEYS is set: the keyring comes from the environment"))
+        if path is None:
+            path = Path(app.instance_path) / "keys" / "master.json"
+        if path.exists():
+            _fail(
+                _(
+                    "%(file)s exists: a keyring is never overwritten (use `casework keys rotate`)",
+                    file=str(path),
+                )
+            )
+        keyring = write_new_keyring(path)
+        click.echo(
+            _(
+                "Master keyring written to %(file)s (primary key %(key)s).",
+                file=str(path),
+                key=keyring.primary_id,
+            )
+        )
+        click.echo(_("Copy it to the offline key backup now: without it no backup can be read."))
 
 
 @keys_group.command("status")
@@ -58,31 +83,48 @@ def keys_status() -> None:
 
     keyring = current_app.config["MASTER_KEYRING"]
     source = datakeys.keyring_file(current_app).path
-    click.echo(f"Keyring: {source if source else 'from the environment or configuration'}")
+    if source:
+        click.echo(_("Keyring: %(file)s", file=str(source)))
+    else:
+        click.echo(_("Keyring: from the environment or configuration"))
     usage = rotation.usage(current_app)
-    click.echo(
-        f"{'master key':<28} {'data keys':>10} {'seeds':>7} {'index rows':>11} {'checkpoints':>12}"
-    )
+    columns = (_("master key"), _("data keys"), _("seeds"), _("index rows"), _("checkpoints"))
+    # Each column at least as wide as its (translated) heading.
+    widths = [max(w, len(c)) for w, c in zip((28, 10, 7, 11, 12), columns, strict=True)]
+
+    def row(label: str, *counts: object) -> str:
+        cells = [f"{c:>{w}}" for c, w in zip(counts, widths[1:], strict=True)]
+        return " ".join([f"{label:<{widths[0]}}", *cells])
+
+    click.echo(row(*columns))
     for key_id in sorted(set(keyring.keys) | set(usage)):
         used = usage.get(key_id, rotation.Usage())
         marks = []
         if key_id == keyring.primary_id:
-            marks.append("primary")
+            marks.append(_("primary"))
         if key_id not in keyring.keys:
-            marks.append("NOT IN KEYRING")
+            marks.append(_("NOT IN KEYRING"))
         label = f"{key_id} {'(' + ', '.join(marks) + ')' if marks else ''}"
-        click.echo(
-            f"{label:<28} {used.data_keys:>10} {used.seeds:>7} {used.indexed_rows:>11} {used.checkpoints:>12}"
-        )
+        click.echo(row(label, used.data_keys, used.seeds, used.indexed_rows, used.checkpoints))
     shredded = db.session.scalar(
         select(func.count()).select_from(DataKey).where(DataKey.shredded_at.is_not(None))
     )
-    ledger = sum(1 for _ in shredding.read_ledger())
-    click.echo(f"Shredded data keys: {shredded}; shred ledger entries: {ledger}")
+    ledger = sum(1 for _entry in shredding.read_ledger())
+    click.echo(
+        _(
+            "Shredded data keys: %(shredded)d; shred ledger entries: %(ledger)d",
+            shredded=shredded or 0,
+            ledger=ledger,
+        )
+    )
     pending = rotation.pending_work(current_app, keyring)
     if pending:
         click.echo(
-            f"A rotation is unfinished: {pending} items still on old keys (rerun `keys rotate`)."
+            ngettext(
+                "A rotation is unfinished: %(num)d item still on an old key (rerun `keys rotate`).",
+                "A rotation is unfinished: %(num)d items still on old keys (rerun `keys rotate`).",
+                pending,
+            )
         )
 
 
@@ -106,8 +148,10 @@ def keys_rotate(batch_size: int, grace: float, max_batches: int | None) -> None:
     def start(total: int) -> None:
         nonlocal bar
         primary = current_app.config["MASTER_KEYRING"].primary_id
-        click.echo(f"Primary master key: {primary}. Items to move: {total}.")
-        bar = click.progressbar(length=total, label="Rewrapping", file=sys.stderr)
+        click.echo(
+            _("Primary master key: %(key)s. Items to move: %(total)d.", key=primary, total=total)
+        )
+        bar = click.progressbar(length=total, label=_("Rewrapping"), file=sys.stderr)
         bar.__enter__()
 
     try:
@@ -125,19 +169,33 @@ def keys_rotate(batch_size: int, grace: float, max_batches: int | None) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(
-        f"Rewrapped {report.rewrapped} data keys, reindexed {report.reindexed} rows, "
-        f"resealed {report.resealed} seeds."
+        _(
+            "Rewrapped %(rewrapped)d data keys, reindexed %(reindexed)d rows, "
+            "resealed %(resealed)d seeds.",
+            rewrapped=report.rewrapped,
+            reindexed=report.reindexed,
+            resealed=report.resealed,
+        )
     )
     if not report.finished:
-        click.echo("Stopped before the end: run `casework keys rotate` again to finish.")
+        click.echo(_("Stopped before the end: run `casework keys rotate` again to finish."))
         return
     for key_id in report.retired:
-        click.echo(f"Retired master key {key_id}: it is no longer in the keyring file.")
+        click.echo(
+            _("Retired master key %(key)s: it is no longer in the keyring file.", key=key_id)
+        )
     for key_id, used in report.kept.items():
         click.echo(
-            f"Kept master key {key_id}: {used.checkpoints} audit checkpoints are signed with it."
+            ngettext(
+                "Kept master key %(key)s: %(num)d audit checkpoint is signed with it.",
+                "Kept master key %(key)s: %(num)d audit checkpoints are signed with it.",
+                used.checkpoints,
+                key=key_id,
+            )
         )
-    click.echo("Rotation complete. Backups made before it need the old keyring: keep it offline.")
+    click.echo(
+        _("Rotation complete. Backups made before it need the old keyring: keep it offline.")
+    )
 
 
 @keys_group.command("shred")
@@ -150,10 +208,28 @@ def keys_shred(owner_kind: str, owner_id: uuid.UUID, yes: bool) -> None:
     from casework.crypto import shredding
 
     if not yes:
-        click.confirm(f"Erase {owner_kind} {owner_id} for good?", abort=True)
+        if owner_kind == "person":
+            question = _("Erase person %(id)s for good?", id=str(owner_id))
+        else:
+            question = _("Erase case %(id)s for good?", id=str(owner_id))
+        click.confirm(question, abort=True)
     count = shredding.shred(None, owner_kind, owner_id)
     db.session.commit()
-    click.echo(f"Shredded {count} data key(s) of {owner_kind} {owner_id}.")
+    if owner_kind == "person":
+        done = ngettext(
+            "Shredded %(num)d data key of person %(id)s.",
+            "Shredded %(num)d data keys of person %(id)s.",
+            count,
+            id=str(owner_id),
+        )
+    else:
+        done = ngettext(
+            "Shredded %(num)d data key of case %(id)s.",
+            "Shredded %(num)d data keys of case %(id)s.",
+            count,
+            id=str(owner_id),
+        )
+    click.echo(done)
 
 
 @keys_group.command("replay-ledger")
@@ -175,7 +251,13 @@ def keys_replay_ledger(ctx: click.Context) -> None:
         count = shredding.replay_ledger()
         audit.record(None, Tag.SHRED_LEDGER_REPLAY, object_type="data_key", shredded=count)
         db.session.commit()
-    click.echo(f"Shred ledger replayed: {count} owner(s) shredded again.")
+        click.echo(
+            ngettext(
+                "Shred ledger replayed: %(num)d owner shredded again.",
+                "Shred ledger replayed: %(num)d owners shredded again.",
+                count,
+            )
+        )
 
 
 @keys_group.command("scrub")
@@ -185,8 +267,8 @@ def keys_scrub() -> None:
     from casework.crypto import shredding
 
     if not shredding.scrub_storage(db.engine):
-        _fail("a reader kept the WAL busy: try again")
-    click.echo("Storage scrubbed.")
+        _fail(_("a reader kept the WAL busy: try again"))
+    click.echo(_("Storage scrubbed."))
 
 
 @keys_group.command("check")
@@ -200,4 +282,4 @@ def keys_check() -> None:
         selfcheck.run(current_app._get_current_object())  # type: ignore[attr-defined]
     except ConfigError as exc:
         _fail(str(exc))
-    click.echo("Encryption self-check passed.")
+    click.echo(_("Encryption self-check passed."))

@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from casework.extensions import db
 
 
 def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(1)
 
 
@@ -30,7 +32,7 @@ def backup_command(out: Path) -> None:
         result = backup.make_backup(current_app._get_current_object(), out)  # type: ignore[attr-defined]
     except (backup.BackupError, OSError) as exc:
         message = str(exc) if isinstance(exc, backup.BackupError) else type(exc).__name__
-        _fail(f"no backup was made: {message}")
+        _fail(_("no backup was made: %(reason)s", reason=message))
     manifest = result.manifest
     head = manifest["audit_head"]
     # The event names the archive by its time and chain head only (a path may say anything).
@@ -44,11 +46,18 @@ def backup_command(out: Path) -> None:
     )
     db.session.commit()
     click.echo(
-        f"Backup written to {result.path} (audit log up to event {head['seq']}, "
-        f"{manifest['attachments']} attachment file(s), sealed with master key "
-        f"{manifest['master_key_id']})."
+        ngettext(
+            "Backup written to %(file)s (audit log up to event %(seq)d, %(num)d attachment "
+            "file, sealed with master key %(key)s).",
+            "Backup written to %(file)s (audit log up to event %(seq)d, %(num)d attachment "
+            "files, sealed with master key %(key)s).",
+            manifest["attachments"],
+            file=str(result.path),
+            seq=head["seq"],
+            key=manifest["master_key_id"],
+        )
     )
-    click.echo("Keep the keyring's offline copy: the archive cannot be read without it.")
+    click.echo(_("Keep the keyring's offline copy: the archive cannot be read without it."))
 
 
 @click.command("restore")
@@ -61,29 +70,40 @@ def restore_command(ctx: click.Context, archive: Path, yes: bool) -> None:
     from casework import cli
     from casework.ops import restore
 
-    if not yes:
-        click.confirm(
-            "This replaces the database and the attachments with the backup. Continue?",
-            abort=True,
-        )
     # The app is loaded without its start-up checks, which refuse a half-restored database; the
-    # restore runs them itself at the end.
+    # restore runs them itself at the end. It is loaded before the question, so that the question
+    # is asked in the app's language.
     token = cli.STARTUP_CHECKS.set(False)
     try:
         app = ctx.ensure_object(ScriptInfo).load_app()
     finally:
         cli.STARTUP_CHECKS.reset(token)
     with app.app_context():
+        if not yes:
+            click.confirm(
+                _("This replaces the database and the attachments with the backup. Continue?"),
+                abort=True,
+            )
         try:
             summary = restore.restore(app, archive)
         except restore.RestoreRefused as exc:
-            _fail(f"restore refused: {exc}")
-    manifest = summary.manifest
-    click.echo(
-        f"Restored the backup of {manifest['created_at']} (audit log verified up to event "
-        f"{manifest['audit_head']['seq']} and beyond)."
-    )
-    if summary.upgraded:
-        click.echo("The schema was upgraded to this version of casework.")
-    click.echo(f"Shred ledger replayed: {summary.replayed} owner(s) erased again.")
-    click.echo("The app may start.")
+            _fail(_("restore refused: %(reason)s", reason=str(exc)))
+        manifest = summary.manifest
+        click.echo(
+            _(
+                "Restored the backup of %(created)s (audit log verified up to event %(seq)d "
+                "and beyond).",
+                created=manifest["created_at"],
+                seq=manifest["audit_head"]["seq"],
+            )
+        )
+        if summary.upgraded:
+            click.echo(_("The schema was upgraded to this version of casework."))
+        click.echo(
+            ngettext(
+                "Shred ledger replayed: %(num)d owner erased again.",
+                "Shred ledger replayed: %(num)d owners erased again.",
+                summary.replayed,
+            )
+        )
+        click.echo(_("The app may start."))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from casework.extensions import db
 
@@ -36,21 +38,37 @@ def run_command(dry_run: bool) -> None:
     held = [item for item in items if item.held]
     todo = [item for item in items if not item.held]
     click.echo(
-        f"Retention on {day.isoformat()} (Vietnam): {len(items)} closed case(s) past their "
-        f"period, {len(held)} under a legal hold, {len(todo)} to erase."
+        ngettext(
+            "Retention on %(day)s (Vietnam): %(num)d closed case past its period, "
+            "%(held)d under a legal hold, %(todo)d to erase.",
+            "Retention on %(day)s (Vietnam): %(num)d closed cases past their period, "
+            "%(held)d under a legal hold, %(todo)d to erase.",
+            len(items),
+            day=day.isoformat(),
+            held=len(held),
+            todo=len(todo),
+        )
     )
     for item in items:
-        if item.held:
-            action = f"held until {item.hold_until.isoformat() if item.hold_until else 'lifted'}"
+        if item.held and item.hold_until:
+            action = _("held until %(day)s", day=item.hold_until.isoformat())
+        elif item.held:
+            action = _("held until lifted")
         else:
-            action = "would be erased" if dry_run else "erase"
-        click.echo(
-            f"  {item.code}  closed {_local(item.closed_at)}  {item.years} years  "
-            f"expired {item.expires_on.isoformat()}  {action}"
+            action = _("would be erased") if dry_run else _("erase")
+        line = ngettext(
+            "%(code)s  closed %(closed)s  %(num)d year  expired %(expired)s  %(action)s",
+            "%(code)s  closed %(closed)s  %(num)d years  expired %(expired)s  %(action)s",
+            item.years,
+            code=item.code,
+            closed=_local(item.closed_at),
+            expired=item.expires_on.isoformat(),
+            action=action,
         )
+        click.echo(f"  {line}")
     if dry_run:
         db.session.rollback()
-        click.echo("Dry run: nothing was erased.")
+        click.echo(_("Dry run: nothing was erased."))
         return
     run = service.start_run(None, day)
     db.session.commit()
@@ -66,11 +84,24 @@ def run_command(dry_run: bool) -> None:
     service.finish_run(None, run, expired=len(items), erased=erased, held=len(held))
     db.session.commit()
     skipped = len(todo) - erased
-    click.echo(
-        f"Run {run.id}: {erased} case(s) erased"
-        + (f", {skipped} skipped (reopened, held or erased meanwhile)" if skipped else "")
-        + "."
-    )
+    if skipped:
+        done = ngettext(
+            "Run %(run)d: %(num)d case erased, %(skipped)d skipped (reopened, held or erased "
+            "meanwhile).",
+            "Run %(run)d: %(num)d cases erased, %(skipped)d skipped (reopened, held or erased "
+            "meanwhile).",
+            erased,
+            run=run.id,
+            skipped=skipped,
+        )
+    else:
+        done = ngettext(
+            "Run %(run)d: %(num)d case erased.",
+            "Run %(run)d: %(num)d cases erased.",
+            erased,
+            run=run.id,
+        )
+    click.echo(done)
 
 
 @retention_group.command("report")
@@ -85,15 +116,26 @@ def report_command(since, as_csv: bool) -> None:  # type: ignore[no-untyped-def]
     if as_csv:
         click.echo(report.erasures_csv(rows), nl=False)
         return
-    click.echo(
-        f"{'case':<20} {'closed':<10} {'years':>5} {'expired':<10} {'erased':<10} {'run':>4}"
-    )
+    columns = (_("case"), _("closed"), _("years"), _("expired"), _("erased"), _("run"))
+    # Each column at least as wide as its (translated) heading; numbers to the right.
+    widths = [max(w, len(c)) for w, c in zip((20, 10, 5, 10, 10, 4), columns, strict=True)]
+    right = (False, False, True, False, False, True)
+
+    def line(*cells: object) -> str:
+        return " ".join(
+            f"{c:>{w}}" if r else f"{c:<{w}}" for c, w, r in zip(cells, widths, right, strict=True)
+        )
+
+    click.echo(line(*columns))
     for row in rows:
         click.echo(
-            f"{row.code:<20} {row.closed_on:<10} {row.years:>5} {row.expired_on:<10} "
-            f"{row.erased_on:<10} {row.run_id:>4}"
+            line(row.code, row.closed_on, row.years, row.expired_on, row.erased_on, row.run_id)
         )
-    click.echo(f"{len(rows)} case(s) erased by retention.")
+    click.echo(
+        ngettext(
+            "%(num)d case erased by retention.", "%(num)d cases erased by retention.", len(rows)
+        )
+    )
 
 
 @click.command("processing-register")
@@ -115,7 +157,8 @@ def processing_register_command(fmt: str, lang: str, output: Path | None) -> Non
     from casework.retention import register
 
     if lang not in current_app.config["LANGUAGES"]:
-        click.echo(f"Error: --lang must be one of {', '.join(current_app.config['LANGUAGES'])}")
+        languages = ", ".join(current_app.config["LANGUAGES"])
+        click.echo(_("Error: --lang must be one of %(languages)s", languages=languages))
         sys.exit(1)
     with force_locale(lang):
         text = register.markdown() if fmt == "markdown" else register.html(lang)
@@ -125,6 +168,13 @@ def processing_register_command(fmt: str, lang: str, output: Path | None) -> Non
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        click.echo(f"Error: cannot write {output}: {type(exc).__name__}", err=True)
+        click.echo(
+            _(
+                "Error: cannot write %(file)s: %(reason)s",
+                file=str(output),
+                reason=type(exc).__name__,
+            ),
+            err=True,
+        )
         sys.exit(1)
-    click.echo(f"Processing register written to {output}.")
+    click.echo(_("Processing register written to %(file)s.", file=str(output)))

@@ -155,7 +155,7 @@ def test_an_edit_in_the_database_is_reported_by_the_command_at_its_sequence_numb
         tamper("UPDATE audit_event SET details = '{}' WHERE seq = :seq", seq=17)
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "7"])
     assert result.exit_code == 1
-    assert "BROKEN at seq 17:" in result.stdout
+    assert "Nhật ký kiểm tra BỊ HỎNG tại sự kiện số 17:" in result.stdout
     assert "altered" in result.stdout
     with app.app_context():  # the run is itself audited: counts and sequence numbers only
         run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
@@ -170,7 +170,7 @@ def test_a_deletion_in_the_database_is_reported_by_the_command(app):
         tamper("DELETE FROM audit_event WHERE seq IN (23, 24)")
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "5"])
     assert result.exit_code == 1
-    assert "BROKEN at seq 23: events 23 to 24 are missing" in result.stdout
+    assert "BỊ HỎNG tại sự kiện số 23: events 23 to 24 are missing" in result.stdout
 
 
 def test_an_intact_log_verifies_with_exit_code_0(app):
@@ -179,7 +179,7 @@ def test_an_intact_log_verifies_with_exit_code_0(app):
         total = event_count()
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "4"])
     assert result.exit_code == 0, result.output
-    assert f"{total:,} events" in result.stdout
+    assert f"nguyên vẹn: {total} sự kiện (đến sự kiện số {total})" in result.stdout
     with app.app_context():
         run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         assert (run.tag, run.outcome, run.seq) == (Tag.AUDIT_CHAIN_VERIFY.value, "ok", total + 1)
@@ -191,7 +191,7 @@ def test_an_intact_log_verifies_with_exit_code_0(app):
         }
     # The next run verifies the chain that includes the first run's event.
     again = app.test_cli_runner().invoke(args=["audit", "verify"])
-    assert again.exit_code == 0 and f"{total + 1:,} events" in again.stdout
+    assert again.exit_code == 0 and f"nguyên vẹn: {total + 1} sự kiện" in again.stdout
 
 
 def test_eight_threads_appending_at_once_keep_one_valid_chain(app):

@@ -91,7 +91,8 @@ def test_old_checkpoints_verify_after_their_master_key_is_retired(cctx: Flask, t
     assert outside.exit_code == 0, outside.output
     listed = cctx.test_cli_runner().invoke(args=["audit", "keys"]).stdout.splitlines()
     assert [line.split()[0] for line in listed] == [new.key_id, old_signer.key_id]
-    assert "primary" in listed[0] and f"retired: checkpoints up to seq {old.seq}" in listed[1]
+    assert "chính (khóa chủ" in listed[0]
+    assert f"đã thôi dùng: ký các mốc kiểm chứng đến sự kiện số {old.seq}" in listed[1]
 
 
 def test_a_retired_key_cannot_vouch_for_anything_newer_than_it_signed(cctx: Flask):

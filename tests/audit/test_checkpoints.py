@@ -62,7 +62,7 @@ def test_a_checkpoint_made_on_demand_covers_its_own_event(app):
         head = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         assert head.tag == Tag.AUDIT_CHECKPOINT_CREATE.value
         assert _seqs()[-1] == head.seq
-        assert f"seq {head.seq}" in result.stdout
+        assert f"Đã ký mốc kiểm chứng tại sự kiện số {head.seq} bằng khóa" in result.stdout
 
 
 def test_a_signature_holds_for_exactly_what_was_signed(ctx):
@@ -110,7 +110,7 @@ def test_a_malformed_checkpoint_file_is_refused(app, tmp_path, text):
     path.write_text(text, encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(path)])
     assert result.exit_code == 1
-    assert "not a checkpoint file" in result.output
+    assert "không phải là tệp mốc kiểm chứng" in result.output
     with app.app_context():
         run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         assert (run.tag, run.outcome) == (Tag.AUDIT_CHAIN_VERIFY.value, "error")
@@ -136,7 +136,7 @@ def test_an_exported_checkpoint_of_an_intact_log_verifies(app, tmp_path):
         make_chain_more(5)
     result = _verify(app, path)
     assert result.exit_code == 0, result.output
-    assert "intact" in result.stdout
+    assert "Nhật ký kiểm tra nguyên vẹn" in result.stdout
 
 
 def make_chain_more(n: int) -> None:
@@ -164,7 +164,7 @@ def test_truncation_of_the_tail_is_detected_against_an_exported_checkpoint(app, 
     result = _verify(app, path)
     assert result.exit_code == 1
     # That run's own event is now seq cut + 1: the events the checkpoint names are gone after it.
-    assert f"BROKEN at seq {cut + 2}:" in result.stdout
+    assert f"BỊ HỎNG tại sự kiện số {cut + 2}:" in result.stdout
     assert "have been removed" in result.stdout
 
 
@@ -189,7 +189,7 @@ def test_a_rewritten_tail_is_detected_against_an_exported_checkpoint(app, tmp_pa
     assert _verify(app).exit_code == 0
     result = _verify(app, path)
     assert result.exit_code == 1
-    assert f"BROKEN at seq {head.seq}:" in result.stdout
+    assert f"BỊ HỎNG tại sự kiện số {head.seq}:" in result.stdout
     assert "differs from the one signed in the exported checkpoint" in result.stdout
 
 
@@ -218,7 +218,7 @@ def test_a_stored_checkpoint_beyond_the_end_reveals_truncation_without_an_export
             )
     result = _verify(app)
     assert result.exit_code == 1
-    assert f"BROKEN at seq {last - 1}:" in result.stdout
+    assert f"BỊ HỎNG tại sự kiện số {last - 1}:" in result.stdout
 
 
 def test_a_forged_exported_checkpoint_is_refused(app, tmp_path):

@@ -99,7 +99,7 @@ def test_a_restored_backup_keeps_what_was_erased_since_erased_and_its_chain_veri
 
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 0, result.output
-    assert "Shred ledger replayed: 2 owner(s) erased again." in result.output
+    assert "Đã áp dụng lại sổ hủy khóa: xóa lại dữ liệu của 2 người hoặc vụ việc." in result.output
 
     assert db.session.get(Case, later_id) is None  # the backup's state is back
     kept = db.session.get(Case, kept_id)
@@ -137,7 +137,18 @@ def test_an_altered_archive_is_refused_and_nothing_is_replaced(app, org, tmp_pat
     path.write_bytes(bytes(data))
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 1
-    assert "restore refused: chunk 0 of the archive fails its check" in result.output
+    assert "từ chối khôi phục: chunk 0 of the archive fails its check" in result.output
+    assert db.session.get(Case, later_id) is not None
+    assert not (tmp_path / "restore-pending.json").exists()
+
+
+def test_a_restore_asks_first_and_a_no_replaces_nothing(app, org, tmp_path, backups):
+    path = _backup(app, tmp_path)
+    later_id = open_case(org["officer_c1"]).id
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["restore", str(path)], input="n\n")
+    assert result.exit_code == 1
+    assert "Thao tác này thay cơ sở dữ liệu và các tệp đính kèm bằng bản sao lưu." in result.output
     assert db.session.get(Case, later_id) is not None
     assert not (tmp_path / "restore-pending.json").exists()
 
@@ -163,7 +174,7 @@ def test_a_backup_whose_audit_chain_was_altered_is_refused(app, org, tmp_path, b
     path = _backup(app, tmp_path)
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 1
-    assert "restore refused: the audit chain is broken at seq 3" in result.output
+    assert "từ chối khôi phục: the audit chain is broken at seq 3" in result.output
 
 
 def test_the_app_refuses_to_start_while_a_restore_is_unfinished(app, tmp_path):

@@ -73,7 +73,7 @@ def test_restore_runs_while_the_app_refuses_to_start_and_lets_it_start_again(
     assert "A restore did not finish (power cut)" in refused.output
     restored = operator("restore", str(archive), "--yes")
     assert restored.exit_code == 0, restored.output
-    assert "The app may start." in restored.output
+    assert "Có thể khởi động ứng dụng." in restored.output
     assert operator("keys", "status").exit_code == 0
 
 
@@ -86,5 +86,5 @@ def test_the_ledger_is_replayed_by_the_command_the_refusal_names(app, org, tmp_p
     assert refused.exit_code == 1 and "run `casework keys replay-ledger`" in refused.output
     replayed = operator("keys", "replay-ledger")
     assert replayed.exit_code == 0, replayed.output
-    assert "1 owner(s) shredded again" in replayed.output
+    assert "hủy lại khóa của 1 người hoặc vụ việc" in replayed.output
     assert operator("keys", "status").exit_code == 0

@@ -184,18 +184,21 @@ def test_the_keys_commands(capp: Flask, tmp_path: Path) -> None:
     status = runner.invoke(args=["keys", "status"])
     assert status.exit_code == 0, status.output
     primary = capp.config["MASTER_KEYRING"].primary_id
-    assert f"{primary} (primary)" in status.output
+    assert f"{primary} (chính)" in status.output
     result = runner.invoke(args=["keys", "rotate", "--grace", "0", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert (
-        "Rewrapped 9 data keys" in result.output
-        and f"Retired master key {primary}" in result.output
+        "Đã mã hóa lại 9 khóa dữ liệu" in result.output
+        and f"Đã thôi dùng khóa chủ {primary}" in result.output
     )
     path = Path(capp.config["MASTER_KEYRING_FILE"])
     assert load_keyring(None, path).primary_id == capp.config["MASTER_KEYRING"].primary_id
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     refused = runner.invoke(args=["keys", "init", "--path", str(path)])
-    assert refused.exit_code == 1 and "exists" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "đã tồn tại: bộ khóa chủ không bao giờ bị ghi đè" in refused.output
+    )
     fresh = tmp_path / "other" / "master.json"
     made = runner.invoke(args=["keys", "init", "--path", str(fresh)])
     assert made.exit_code == 0, made.output

@@ -160,7 +160,7 @@ def test_a_rotation_killed_twice_mid_batch_finishes_when_rerun(
     # The last rerun finishes: the old key is gone from the file and from every record.
     code, output = Child(tmp_path).finish()
     assert code == 0, output
-    assert "Rotation complete" in output and f"Retired master key {old}" in output
+    assert "Đã thay khóa chủ xong." in output and f"Đã thôi dùng khóa chủ {old}" in output
     assert _keyring(tmp_path) == (new, {new})
     app = reader()
     assert _keys_per_master(app) == {new: total}
@@ -199,7 +199,7 @@ def test_a_rotation_killed_while_replacing_the_keyring_file_finishes_when_rerun(
 
     code, output = Child(tmp_path).finish()
     assert code == 0, output
-    assert "Rotation complete" in output
+    assert "Đã thay khóa chủ xong." in output
     new, keys = _keyring(tmp_path)
     assert keys == {new} and new != old
     if when == "after":

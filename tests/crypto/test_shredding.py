@@ -160,7 +160,7 @@ def test_a_restored_backup_is_refused_until_the_ledger_is_replayed(
         create_app(crypto_config(tmp_path, CRYPTO_SELFCHECK=True))
     result = capp.test_cli_runner().invoke(args=["keys", "replay-ledger"])
     assert result.exit_code == 0, result.output
-    assert "1 owner(s)" in result.output
+    assert "hủy lại khóa của 1 người hoặc vụ việc" in result.output
     with capp.app_context():
         assert db.session.get(Victim, ident).full_name is fields.ERASED
     create_app(crypto_config(tmp_path, CRYPTO_SELFCHECK=True))  # starts again

@@ -94,8 +94,8 @@ def test_a_run_erases_exactly_the_expired_cases_that_no_hold_keeps(app, org, cas
     output = _run(app)
     erased = {name for name, case in cases.items() if _erased(case)}
     assert erased == {"expired", "hold_ended", "hold_lifted"}
-    assert f"{cases['held'].code}  closed" in output and "held until" in output
-    assert "Run 1: 3 case(s) erased." in output
+    assert f"{cases['held'].code}  kết thúc" in output and "tạm giữ đến" in output
+    assert "Lần chạy 1: đã xóa 3 vụ việc." in output
     # What stays readable is untouched: the recent case still names its victim.
     recent_victim = next(p for p in cases["recent"].people if p.role == "victim")
     assert recent_victim.full_name == OTHER
@@ -120,9 +120,9 @@ def test_the_dry_run_lists_the_same_cases_and_changes_nothing(app, org, cases):
     ledger = shredding.ledger_path()
     output = _run(app, "--dry-run")
     for name in ("expired", "hold_ended", "hold_lifted"):
-        assert f"{cases[name].code}  closed" in output
+        assert f"{cases[name].code}  kết thúc" in output
     assert cases["recent"].code not in output and cases["child_long"].code not in output
-    assert "would be erased" in output and "Dry run: nothing was erased." in output
+    assert "sẽ bị xóa" in output and "Chạy thử: không có gì bị xóa." in output
     assert not any(_erased(case) for case in cases.values())
     assert db.session.scalar(select(func.count()).select_from(RetentionRun)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
@@ -172,8 +172,10 @@ def test_erasure_is_recorded_in_the_ledger_the_audit_log_and_the_report_table(ap
 def test_a_second_run_erases_nothing_more(app, org, cases):
     _run(app)
     output = _run(app)
-    assert "1 closed case(s) past their period, 1 under a legal hold, 0 to erase." in output
-    assert "Run 2: 0 case(s) erased." in output
+    assert (
+        "1 vụ việc đã kết thúc quá thời hạn lưu trữ, 1 đang bị tạm giữ hồ sơ, 0 cần xóa." in output
+    )
+    assert "Lần chạy 2: đã xóa 0 vụ việc." in output
     assert db.session.scalar(select(func.count()).select_from(RetentionErasure)) == 3
 
 

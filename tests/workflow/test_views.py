@@ -143,9 +143,9 @@ def test_deadlines_check_command_notifies_once(app, org):
     db.session.commit()
     runner = app.test_cli_runner()
     first = runner.invoke(args=["deadlines", "check"])
-    assert first.exit_code == 0 and first.stdout.startswith("1 ")
+    assert first.exit_code == 0 and first.stdout.startswith("Đã báo 1 thời hạn quá hạn")
     second = runner.invoke(args=["deadlines", "check"])
-    assert second.stdout.startswith("0 ")
+    assert second.stdout.startswith("Đã báo 0 thời hạn quá hạn")
 
 
 def test_deadlines_check_warns_until_the_years_public_holidays_are_configured(app, org):

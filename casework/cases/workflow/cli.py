@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from casework.extensions import db
 
@@ -27,7 +28,9 @@ def deadlines_check() -> None:
         click.echo(_("Deadlines computed again for every open case."), err=True)
     count = timers.notify_overdue()
     db.session.commit()
-    click.echo(f"{count} overdue deadline(s) notified.")
+    click.echo(
+        ngettext("%(num)d overdue deadline notified.", "%(num)d overdue deadlines notified.", count)
+    )
     year = timers.local_now().year
     if not timers.holidays_configured(year):
         # Counting every weekday makes working-day deadlines come earlier, never later: safe, but
@@ -50,4 +53,8 @@ def deadlines_rebuild() -> None:
     from casework.cases.workflow import pending
 
     changed = pending.rebuild()
-    click.echo(_("%(n)d pending deadline(s) corrected.", n=changed))
+    click.echo(
+        ngettext(
+            "%(num)d pending deadline corrected.", "%(num)d pending deadlines corrected.", changed
+        )
+    )
