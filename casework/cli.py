@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from casework.crypto.cli import keys_group
+from casework.crypto.cli import bare_app, keys_group
 from casework.extensions import db
 from casework.ops.cli import backup_command, restore_command
 
@@ -25,11 +25,14 @@ STARTUP_CHECKS: ContextVar[bool] = ContextVar("STARTUP_CHECKS", default=True)
 def _create_app() -> Flask:
     from casework import ConfigError, create_app
 
-    try:
-        return create_app(startup_checks=STARTUP_CHECKS.get())
-    except ConfigError as exc:
-        click.echo(f"casework: configuration error: {exc}", err=True)
-        sys.exit(1)
+    # Built in the context of a bare app that speaks the first language, so that a refusal to start
+    # (the configuration, an unfinished restore, the self-check) is worded for the operator.
+    with bare_app().app_context():
+        try:
+            return create_app(startup_checks=STARTUP_CHECKS.get())
+        except ConfigError as exc:
+            click.echo(_("casework: configuration error: %(reason)s", reason=str(exc)), err=True)
+            sys.exit(1)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

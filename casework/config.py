@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from casework.crypto.keyring import Keyring, KeyringError, load_keyring, write_new_keyring
 
@@ -150,7 +151,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     env_name = app.config["ENV_NAME"]
     if env_name not in ENVIRONMENTS:
         raise ConfigError(
-            f"CASEWORK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env_name!r}"
+            _l(
+                "CASEWORK_ENV must be one of %(names)s, not %(name)s",
+                names=", ".join(ENVIRONMENTS),
+                name=repr(env_name),
+            )
         )
     development = env_name == "development"
     instance = Path(app.instance_path)
@@ -175,11 +180,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = _read_secret_file(path)
     if not app.config["SECRET_KEY"]:
         raise ConfigError(
-            "No secret key: set CASEWORK_SECRET_KEY or write one to instance/secret_key "
-            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            _l(
+                "No secret key: set CASEWORK_SECRET_KEY or write one to instance/secret_key "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
         )
     if len(str(app.config["SECRET_KEY"])) < 32:
-        raise ConfigError("The secret key is too short: use at least 32 random characters.")
+        raise ConfigError(_l("The secret key is too short: use at least 32 random characters."))
 
     if not isinstance(app.config["MASTER_KEYRING"], Keyring):
         keyring_path = Path(app.config["MASTER_KEYRING_FILE"] or instance / "keys" / "master.json")
@@ -193,6 +200,6 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 )
             app.config["MASTER_KEYRING"] = load_keyring(raw, keyring_path)
         except KeyringError as exc:
-            raise ConfigError(str(exc)) from exc
+            raise ConfigError(exc) from exc  # its message, worded when shown
         # Where the keyring came from: `keys rotate` rewrites this file, running apps reload it.
         app.config["MASTER_KEYRING_FILE"] = None if raw else str(keyring_path)

@@ -46,19 +46,19 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     if "started" in result.stdout:
         pytest.fail("the app started without a secret key")
     assert result.returncode == 1
-    assert "secret key" in result.stderr.lower()
+    assert "casework: lỗi cấu hình: Không có khóa bí mật" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_master_key(tmp_path: Path) -> None:
     result = _run(tmp_path, CASEWORK_SECRET_KEY="s" * 48)
     assert result.returncode == 1 and "started" not in result.stdout
-    assert "master key" in result.stderr.lower()
+    assert "casework: lỗi cấu hình: Không có khóa chủ" in result.stderr
 
 
 def test_production_refuses_a_master_key_of_the_wrong_size(tmp_path: Path) -> None:
     result = _run(tmp_path, CASEWORK_SECRET_KEY="s" * 48, CASEWORK_MASTER_KEYS=_keyring(16))
     assert result.returncode == 1
-    assert "16 bytes; exactly 32" in result.stderr
+    assert "có 16 byte; cần đúng 32 byte" in result.stderr
 
 
 def test_production_starts_with_both_secrets(tmp_path: Path) -> None:
@@ -74,4 +74,5 @@ def test_a_short_secret_key_is_refused(tmp_path: Path) -> None:
 
 def test_an_unknown_environment_name_is_refused(tmp_path: Path) -> None:
     result = _run(tmp_path, CASEWORK_ENV="staging")
-    assert result.returncode == 1 and "CASEWORK_ENV" in result.stderr
+    assert result.returncode == 1
+    assert "CASEWORK_ENV phải là một trong các giá trị" in result.stderr

@@ -22,6 +22,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from casework import audit
@@ -58,12 +59,27 @@ class Step:
     units_below: int = 0
 
     def line(self) -> str:
-        verb = "moved to" if self.users_action == "move" else "deactivated, not moved to"
-        return (
-            f"{self.old_code} → {self.new_code} (effective {self.effective.isoformat()}): "
-            f"{self.open_cases} open case(s) move, {self.closed_cases} closed case(s) stay; "
-            f"{self.users} account(s) {verb} {self.new_code}; "
-            f"{self.units_below} unit(s) below move under {self.new_code}"
+        values = {
+            "old": self.old_code,
+            "new": self.new_code,
+            "day": self.effective.isoformat(),
+            "open": self.open_cases,
+            "closed": self.closed_cases,
+            "users": self.users,
+            "below": self.units_below,
+        }
+        if self.users_action == "move":
+            return _(
+                "%(old)s → %(new)s (effective %(day)s): %(open)d open case(s) move, %(closed)d "
+                "closed case(s) stay; %(users)d account(s) moved to %(new)s; %(below)d unit(s) "
+                "below move under %(new)s",
+                **values,
+            )
+        return _(
+            "%(old)s → %(new)s (effective %(day)s): %(open)d open case(s) move, %(closed)d "
+            "closed case(s) stay; %(users)d account(s) deactivated, not moved to %(new)s; "
+            "%(below)d unit(s) below move under %(new)s",
+            **values,
         )
 
 
@@ -88,9 +104,12 @@ class Plan:
     def summary(self) -> list[str]:
         totals = self.totals()
         return [s.line() for s in self.steps] + [
-            "total: {units_retired} unit(s) retired, {open_cases_moved} open case(s) moved, "
-            "{closed_cases_kept} closed case(s) kept, {users} account(s), "
-            "{units_below_moved} unit(s) below moved".format(**totals)
+            _(
+                "total: %(units_retired)d unit(s) retired, %(open_cases_moved)d open case(s) "
+                "moved, %(closed_cases_kept)d closed case(s) kept, %(users)d account(s), "
+                "%(units_below_moved)d unit(s) below moved",
+                **totals,
+            )
         ]
 
 
@@ -98,13 +117,13 @@ def _parse(text: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [h.strip().lower().lstrip("\ufeff") for h in header] != HEADER:
-        return [], [(1, "the first line must be: " + ",".join(HEADER))]
+        return [], [(1, _("the first line must be: %(header)s", header=",".join(HEADER)))]
     rows, errors = [], []
     for record in reader:
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(HEADER):
-            errors.append((reader.line_num, f"expected 4 columns, found {len(record)}"))
+            errors.append((reader.line_num, _("expected 4 columns, found %(n)d", n=len(record))))
             continue
         rows.append((reader.line_num, [cell.strip() for cell in record]))
     return rows, errors
@@ -123,30 +142,32 @@ def _check(rows: list[tuple[int, list[str]]]) -> tuple[list[Mapping], list[tuple
         old, new = by_code.get(old_code), by_code.get(new_code)
         problems = []
         if old is None:
-            problems.append(f"unknown unit {old_code[:40]!r}")
+            problems.append(_("unknown unit %(code)r", code=old_code[:40]))
         elif old.is_retired:
-            problems.append(f"{old_code} is already retired")
+            problems.append(_("%(code)s is already retired", code=old_code))
         if new is None:
-            problems.append(f"unknown unit {new_code[:40]!r}")
+            problems.append(_("unknown unit %(code)r", code=new_code[:40]))
         elif new.is_retired:
-            problems.append(f"{new_code} is retired and cannot take over")
+            problems.append(_("%(code)s is retired and cannot take over", code=new_code))
         if old_code == new_code:
-            problems.append("a unit cannot succeed itself")
+            problems.append(_("a unit cannot succeed itself"))
         if old_code in seen:
-            problems.append(f"{old_code} appears twice")
+            problems.append(_("%(code)s appears twice", code=old_code))
         if new_code in olds:
-            problems.append(f"{new_code} is itself retired by this file: name the final unit")
+            problems.append(
+                _("%(code)s is itself retired by this file: name the final unit", code=new_code)
+            )
         if old is not None and new is not None and old in new.ancestors():
-            problems.append(f"{new_code} is below {old_code}")
+            problems.append(_("%(new)s is below %(old)s", new=new_code, old=old_code))
         try:
             effective = date.fromisoformat(effective_text)
         except ValueError:
-            problems.append("the effective date must be YYYY-MM-DD")
+            problems.append(_("the effective date must be YYYY-MM-DD"))
             effective = None
         if effective is not None and effective > local_today():
-            problems.append("the effective date is in the future: run the file on or after it")
+            problems.append(_("the effective date is in the future: run the file on or after it"))
         if users not in USER_ACTIONS:
-            problems.append("users must be 'move' or 'deactivate'")
+            problems.append(_("users must be 'move' or 'deactivate'"))
         seen.add(old_code)
         if problems or old is None or new is None or effective is None:
             errors.extend((line, p) for p in problems)
@@ -156,7 +177,14 @@ def _check(rows: list[tuple[int, list[str]]]) -> tuple[list[Mapping], list[tuple
         for child in _active_children(m.old):
             if unit_service.level_rank(child.level) <= unit_service.level_rank(m.new.level):
                 errors.append(
-                    (m.line, f"{child.code} cannot move under {m.new.code}: not a higher level")
+                    (
+                        m.line,
+                        _(
+                            "%(child)s cannot move under %(new)s: not a higher level",
+                            child=child.code,
+                            new=m.new.code,
+                        ),
+                    )
                 )
     return mappings, sorted(errors)
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
 from casework.audit.models import AuditCheckpoint
@@ -197,12 +198,14 @@ def parse_export(text: str) -> SignedHead:
     """Read an exported checkpoint; raises CheckpointFileError when it is not one."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines or lines[0] not in (FILE_HEADER, LEGACY_FILE_HEADER):
-        raise CheckpointFileError(f"the first line must be {FILE_HEADER!r}")
+        raise CheckpointFileError(_l("the first line must be %(header)s", header=repr(FILE_HEADER)))
     fields: dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep:
-            raise CheckpointFileError(f"not a 'name: value' line: {line[:40]!r}")
+            raise CheckpointFileError(
+                _l("not a 'name: value' line: %(line)s", line=repr(line[:40]))
+            )
         fields[name.strip()] = value.strip()
     legacy = lines[0] == LEGACY_FILE_HEADER
     try:
@@ -216,13 +219,13 @@ def parse_export(text: str) -> SignedHead:
             public_key=None if legacy else bytes.fromhex(fields["public_key"]),
         )
     except KeyError as exc:
-        raise CheckpointFileError(f"missing field {exc.args[0]!r}") from None
+        raise CheckpointFileError(_l("missing field %(field)s", field=repr(exc.args[0]))) from None
     except ValueError:
-        raise CheckpointFileError("a field is malformed") from None
+        raise CheckpointFileError(_l("a field is malformed")) from None
     if head.seq < 1 or len(head.hash) != 32 or head.at.tzinfo is None:
-        raise CheckpointFileError("a field is out of range")
+        raise CheckpointFileError(_l("a field is out of range"))
     if not legacy and (head.algorithm != ED25519 or len(head.public_key or b"") != 32):
-        raise CheckpointFileError("only Ed25519 checkpoints with a 32-byte public key are read")
+        raise CheckpointFileError(_l("only Ed25519 checkpoints with a 32-byte public key are read"))
     return head
 
 

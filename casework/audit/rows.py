@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
 from casework.audit.service import DOMAIN, NULLABLE_COLUMNS, ChainRow
 from casework.extensions import db
 
@@ -28,7 +31,11 @@ _NULLABLE = tuple(COLUMNS.index(n) for n in NULLABLE_COLUMNS)
 
 
 class Unreadable(Exception):
-    """A stored value is not in the form record() writes."""
+    """A stored value is not in the form record() writes; `reason` says which, worded when shown."""
+
+    def __init__(self, reason: LazyString) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def stored_time(value: object) -> datetime:
@@ -37,22 +44,22 @@ def stored_time(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise Unreadable("its time is not a valid timestamp") from None
+            raise Unreadable(_l("its time is not a valid timestamp")) from None
         if parsed.tzinfo is not None or parsed.isoformat(" ", "microseconds") != value:
-            raise Unreadable("its time is not written the way the application writes it")
+            raise Unreadable(_l("its time is not written the way the application writes it"))
         return parsed.replace(tzinfo=UTC)
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    raise Unreadable("its time is missing or of the wrong type")
+    raise Unreadable(_l("its time is missing or of the wrong type"))
 
 
 def hash_value(value: object, name: str) -> bytes:
     if type(value) is not bytes:
         if not isinstance(value, memoryview):
-            raise Unreadable(f"its {name} is not a 32-byte hash")
+            raise Unreadable(_l("its %(column)s is not a 32-byte hash", column=name))
         value = bytes(value)
     if len(value) != 32:
-        raise Unreadable(f"its {name} is not a 32-byte hash")
+        raise Unreadable(_l("its %(column)s is not a 32-byte hash", column=name))
     return value
 
 
@@ -62,10 +69,10 @@ _new_row = tuple.__new__  # builds a ChainRow without namedtuple's Python-level 
 def decode(raw: Sequence[Any]) -> ChainRow:
     """A stored row (columns in COLUMNS order) as event_hash reads it; raises Unreadable."""
     if type(raw[0]) is not int:
-        raise Unreadable("its sequence number is not a whole number")
+        raise Unreadable(_l("its sequence number is not a whole number"))
     if "" in (raw[2], raw[3], raw[4], raw[5], raw[7], raw[8], raw[10], raw[11]):
         name = next(COLUMNS[i] for i in _NULLABLE if raw[i] == "")
-        raise Unreadable(f"its {name} holds an empty value")
+        raise Unreadable(_l("its %(column)s holds an empty value", column=name))
     return _new_row(
         ChainRow,
         (

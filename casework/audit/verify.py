@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 from casework.audit import checkpoints
 
@@ -50,8 +52,11 @@ MAX_LISTED = 20
 
 @dataclass(frozen=True)
 class Problem:
+    """Where the chain breaks and what is wrong there; `what` is worded when shown (in a worker
+    process there is no language yet)."""
+
     seq: int
-    what: str
+    what: LazyString
 
     def __str__(self) -> str:
         return f"seq {self.seq}: {self.what}"
@@ -81,7 +86,7 @@ class Anchor:
 
     seq: int
     hash: bytes
-    name: str
+    name: LazyString
 
 
 @dataclass
@@ -91,8 +96,8 @@ class RangeResult:
     lo: int
     first_seq: int | None = None  # the first row, whose number and link the seam check judges
     first_prev: bytes | None = None
-    first_wrong: list[str] = field(default_factory=list)  # its other faults, if any
-    first_fault: str | None = None  # the first row could not be read at all
+    first_wrong: list[LazyString] = field(default_factory=list)  # its other faults, if any
+    first_fault: LazyString | None = None  # the first row could not be read at all
     started: bool = False  # a row in its place was found (not only rows numbered too low)
     end_expect: int = 0  # where the range left off: the next number and hash expected
     end_prev: bytes | None = None
@@ -117,7 +122,7 @@ class ChainVerifier:
         for anchor in anchors:
             self._anchors.setdefault(anchor.seq, []).append(anchor)
 
-    def add_problem(self, seq: int, what: str) -> None:
+    def add_problem(self, seq: int, what: LazyString) -> None:
         result = self.result
         result.problem_count += 1
         if len(result.problems) < MAX_LISTED:
@@ -191,12 +196,14 @@ class ChainVerifier:
         result = self.result
         wrong = []
         if digest != stored:
-            wrong.append("its contents do not match its hash (the event was altered)")
+            wrong.append(_l("its contents do not match its hash (the event was altered)"))
         for anchor in self._anchors.get(seq, ()):
             if anchor.hash == stored:
                 result.checkpoints_checked += 1
             else:
-                wrong.append(f"its hash differs from the one signed in {anchor.name}")
+                wrong.append(
+                    _l("its hash differs from the one signed in %(name)s", name=anchor.name)
+                )
         if first:
             result.first_seq, result.first_prev, result.first_wrong = seq, prev, wrong
         elif seq != expect:
@@ -205,13 +212,13 @@ class ChainVerifier:
             if prev != result.end_prev:
                 wrong.insert(0, _link_fault(expect))
             if wrong:
-                self.add_problem(expect, "; ".join(wrong))
+                self.add_problem(expect, _all_of(wrong))
 
     def _unreadable(self, raw: Sequence[Any], exc: Unreadable, first: bool) -> None:
         result = self.result
         expect = result.end_expect
         result.started = True
-        what = f"the event stored here cannot be checked: {exc}"
+        what = _l("the event stored here cannot be checked: %(reason)s", reason=exc.reason)
         if first:
             result.first_fault = what  # where it breaks is known at the seam only
         else:
@@ -223,19 +230,36 @@ class ChainVerifier:
         result.end_prev = bytes(stored) if isinstance(stored, bytes | memoryview) else None
 
 
-def _sequence_fault(expect: int, found: int) -> str:
-    if found > expect:
-        missing = (
-            f"event {expect} is" if found == expect + 1 else f"events {expect} to {found - 1} are"
+def _sequence_fault(expect: int, found: int) -> LazyString:
+    if found == expect + 1:
+        return _l(
+            "event %(seq)d is missing (the next stored event is %(found)d)", seq=expect, found=found
         )
-        return f"{missing} missing (the next stored event is {found})"
-    return f"an event numbered {found} is stored where {expect} should be"
+    if found > expect:
+        return _l(
+            "events %(first)d to %(last)d are missing (the next stored event is %(found)d)",
+            first=expect,
+            last=found - 1,
+            found=found,
+        )
+    return _l(
+        "an event numbered %(found)d is stored where %(seq)d should be", found=found, seq=expect
+    )
 
 
-def _link_fault(expect: int) -> str:
+def _link_fault(expect: int) -> LazyString:
     if expect == 1:
-        return "it does not start from the genesis value"
-    return f"its link to event {expect - 1} is broken (previous hash differs)"
+        return _l("it does not start from the genesis value")
+    return _l("its link to event %(seq)d is broken (previous hash differs)", seq=expect - 1)
+
+
+def _joined(*faults: LazyString) -> str:
+    return "; ".join(str(f) for f in faults)
+
+
+def _all_of(faults: list[LazyString]) -> LazyString:
+    """Several faults of one event as one text, worded when shown."""
+    return faults[0] if len(faults) == 1 else LazyString(_joined, *faults)
 
 
 def stitch(results: Iterable[RangeResult], anchors: Iterable[Anchor] = ()) -> Report:
@@ -259,7 +283,7 @@ def stitch(results: Iterable[RangeResult], anchors: Iterable[Anchor] = ()) -> Re
                 wrong = list(r.first_wrong)
                 if r.first_prev != prev:
                     wrong.insert(0, _link_fault(expect))
-                seam = "; ".join(wrong) or None
+                seam = _all_of(wrong) if wrong else None
             if seam is not None:
                 report.problem_count += 1
                 problems.append(Problem(expect, seam))
@@ -275,8 +299,14 @@ def stitch(results: Iterable[RangeResult], anchors: Iterable[Anchor] = ()) -> Re
         problems.append(
             Problem(
                 last + 1,
-                f"the log ends at event {last}, but {anchor.name} vouches for event {anchor.seq}: "
-                f"events {last + 1} to {anchor.seq} have been removed",
+                _l(
+                    "the log ends at event %(last)d, but %(name)s vouches for event %(seq)d: "
+                    "events %(first)d to %(seq)d have been removed",
+                    last=last,
+                    name=anchor.name,
+                    seq=anchor.seq,
+                    first=last + 1,
+                ),
             )
         )
     report.problems = sorted(problems, key=lambda p: p.seq)[:MAX_LISTED]
@@ -319,7 +349,7 @@ def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
     anchors: list[Anchor] = []
     problems: list[Problem] = []
     for seq, head_hash, at, key_id, signature, algorithm, public in reader.checkpoints():
-        name = f"the stored checkpoint at event {seq}"
+        name = _l("the stored checkpoint at event %(seq)s", seq=seq)
         try:
             head = checkpoints.SignedHead(
                 seq,
@@ -331,10 +361,10 @@ def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
                 None if public is None else bytes(public),
             )
         except (Unreadable, TypeError):
-            problems.append(Problem(seq, f"{name} cannot be read"))
+            problems.append(Problem(seq, _l("%(name)s cannot be read", name=name)))
             continue
         if not checkpoints.signature_valid(keyring, head, trusted):
-            problems.append(Problem(seq, f"{name} has no valid signature"))
+            problems.append(Problem(seq, _l("%(name)s has no valid signature", name=name)))
             continue
         anchors.append(Anchor(seq, head.hash, name))
     return anchors, problems
@@ -342,9 +372,11 @@ def stored_anchors(reader: Reader) -> tuple[list[Anchor], list[Problem]]:
 
 def exported_anchor(head: checkpoints.SignedHead) -> tuple[Anchor | None, Problem | None]:
     """An exported checkpoint as an anchor, once its signature is checked."""
-    name = f"the exported checkpoint (event {head.seq})"
+    name = _l("the exported checkpoint (event %(seq)d)", seq=head.seq)
     if not checkpoints.signature_valid(current_app.config["MASTER_KEYRING"], head):
-        return None, Problem(head.seq, f"{name} has no valid signature (or its key is unknown)")
+        return None, Problem(
+            head.seq, _l("%(name)s has no valid signature (or its key is unknown)", name=name)
+        )
     return Anchor(head.seq, head.hash, name), None
 
 

@@ -22,7 +22,7 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _bare_app() -> Flask:
+def bare_app() -> Flask:
     """The app's name, instance folder and catalogues without its configuration (which refuses to
     load until a keyring exists): enough to find the keyring's place and speak the first language."""
     from casework.config import DEFAULTS
@@ -50,7 +50,7 @@ def keys_init(path: Path | None) -> None:
     # Runs without the app: the app refuses to start until a keyring exists.
     from casework.crypto.keyring import write_new_keyring
 
-    app = _bare_app()
+    app = bare_app()
     with app.app_context():
         if os.environ.get("CASEWORK_MASTER_KEYS"):
             _fail(_("CASEWORK_MASTER_KEYS is set: the keyring comes from the environment"))

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 KEY_BYTES = 32
 
 
@@ -73,8 +75,10 @@ def parse_keyring(text: str) -> Keyring:
         entries = data["keys"]
     except (ValueError, KeyError, TypeError):
         raise KeyringError(
-            "The master keyring is not valid JSON of the form "
-            '{"primary": ID, "keys": [{"id": ID, "key": BASE64}]}.'
+            _l(
+                "The master keyring is not valid JSON of the form %(form)s.",
+                form='{"primary": ID, "keys": [{"id": ID, "key": BASE64}]}',
+            )
         ) from None
     keys: dict[str, MasterKey] = {}
     for entry in entries:
@@ -83,17 +87,24 @@ def parse_keyring(text: str) -> Keyring:
             material = base64.b64decode(entry["key"], validate=True)
         except (KeyError, TypeError, binascii.Error):
             raise KeyringError(
-                "A master key entry is malformed (need id and base64 key)."
+                _l("A master key entry is malformed (need id and base64 key).")
             ) from None
         if len(material) != KEY_BYTES:
             raise KeyringError(
-                f"Master key {key_id!r} has {len(material)} bytes; exactly {KEY_BYTES} are required."
+                _l(
+                    "Master key %(key)s has %(size)d bytes; exactly %(required)d are required.",
+                    key=repr(key_id),
+                    size=len(material),
+                    required=KEY_BYTES,
+                )
             )
         if key_id in keys:
-            raise KeyringError(f"Master key id {key_id!r} appears twice.")
+            raise KeyringError(_l("Master key id %(key)s appears twice.", key=repr(key_id)))
         keys[key_id] = MasterKey(key_id, material)
     if primary not in keys:
-        raise KeyringError(f"The primary master key {primary!r} is not in the keyring.")
+        raise KeyringError(
+            _l("The primary master key %(key)s is not in the keyring.", key=repr(primary))
+        )
     return Keyring(primary, keys, _retired_signers(data.get("checkpoint_keys", [])))
 
 
@@ -108,8 +119,10 @@ def _retired_signers(entries: object) -> dict[str, RetiredSigner]:
             signers[signer.id] = signer
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise KeyringError(
-            "A checkpoint_keys entry is malformed (need a unique id, a 32-byte base64 public key "
-            "and upto_seq)."
+            _l(
+                "A checkpoint_keys entry is malformed (need a unique id, a 32-byte base64 public "
+                "key and upto_seq)."
+            )
         ) from None
     return signers
 
@@ -120,8 +133,11 @@ def load_keyring(env_value: str | None, path: Path) -> Keyring:
         return parse_keyring(env_value)
     if not path.is_file():
         raise KeyringError(
-            f"No master key: set CASEWORK_MASTER_KEYS or create {path} "
-            "(`casework keys init` writes a new one)."
+            _l(
+                "No master key: set CASEWORK_MASTER_KEYS or create %(file)s "
+                "(`casework keys init` writes a new one).",
+                file=str(path),
+            )
         )
     return parse_keyring(path.read_text(encoding="utf-8"))
 

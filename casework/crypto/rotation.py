@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, inspect, select, text, update
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
@@ -128,7 +129,7 @@ def _rotation_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RotationError(
-                "another `casework keys rotate` is running: wait for it to finish"
+                _l("another `casework keys rotate` is running: wait for it to finish")
             ) from None
         yield
     finally:
@@ -151,8 +152,11 @@ def _keyring_path(app: Flask) -> Path:
     path = datakeys.keyring_file(app).path
     if path is None:
         raise RotationError(
-            "the master keyring does not come from a file (CASEWORK_MASTER_KEYS?): add a new key "
-            "to it by hand, make it primary, restart, then run `casework keys rotate` to finish"
+            _l(
+                "the master keyring does not come from a file (CASEWORK_MASTER_KEYS?): add a new "
+                "key to it by hand, make it primary, restart, then run `casework keys rotate` to "
+                "finish"
+            )
         )
     return path
 
@@ -441,7 +445,7 @@ def _start_from_file(app: Flask, path: Path) -> None:
     try:
         keyring = load_keyring(None, path)
     except KeyringError as exc:
-        raise RotationError(f"the keyring file cannot be read: {exc}") from None
+        raise RotationError(_l("the keyring file cannot be read: %(reason)s", reason=exc)) from None
     app.config["MASTER_KEYRING"] = keyring
     datakeys.init_keyring_file(app)
 

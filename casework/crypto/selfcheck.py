@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 
 from flask import Flask
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,10 +41,15 @@ class SelfCheckFailed(Exception):
 def known_answer() -> None:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    key = datakeys.unwrap(datakeys.kek(KAT_MASTER), base64.b64decode(KAT_WRAPPED))
-    plain = cipher.decrypt(AESGCM(key), KAT_BINDING, base64.b64decode(KAT_CIPHERTEXT))
+    try:
+        key = datakeys.unwrap(datakeys.kek(KAT_MASTER), base64.b64decode(KAT_WRAPPED))
+        plain = cipher.decrypt(AESGCM(key), KAT_BINDING, base64.b64decode(KAT_CIPHERTEXT))
+    except CryptoError as exc:
+        raise SelfCheckFailed(
+            _l("the known-answer value does not decrypt (%(error)s)", error=type(exc).__name__)
+        ) from None
     if plain != KAT_PLAINTEXT:
-        raise SelfCheckFailed("the known-answer value decrypted to something else")
+        raise SelfCheckFailed(_l("the known-answer value decrypted to something else"))
 
 
 def _distinct(column: object, table: object) -> list[str]:
@@ -58,26 +65,26 @@ def _distinct(column: object, table: object) -> list[str]:
         found.append(value)
 
 
-def _keys_in_use(tables: set[str]) -> dict[str, str]:
+def _keys_in_use(tables: set[str]) -> dict[str, LazyString]:
     """Master key id → what uses it (first user found)."""
-    used: dict[str, str] = {}
+    used: dict[str, LazyString] = {}
     for key_id in _distinct(DataKey.master_key_id, DataKey):
-        used.setdefault(key_id, "data keys")
+        used.setdefault(key_id, _l("data keys"))
     if "user_account" in tables:
         rows = db.session.execute(
             text("SELECT totp_secret_sealed FROM user_account WHERE totp_secret_sealed IS NOT NULL")
         )
         for (blob,) in rows:
             try:
-                used.setdefault(secretbox.key_id_of(bytes(blob)), "second-factor seeds")
+                used.setdefault(secretbox.key_id_of(bytes(blob)), _l("second-factor seeds"))
             except CryptoError:
-                raise SelfCheckFailed("a sealed second-factor seed is malformed") from None
+                raise SelfCheckFailed(_l("a sealed second-factor seed is malformed")) from None
     if "data_breach" in tables:
         for (blob,) in db.session.execute(text("SELECT description_sealed FROM data_breach")):
             try:
-                used.setdefault(secretbox.key_id_of(bytes(blob)), "breach descriptions")
+                used.setdefault(secretbox.key_id_of(bytes(blob)), _l("breach descriptions"))
             except CryptoError:
-                raise SelfCheckFailed("a sealed breach description is malformed") from None
+                raise SelfCheckFailed(_l("a sealed breach description is malformed")) from None
     if "audit_checkpoint" in tables:
         # Ed25519 checkpoints name a signing key, not a master key: only the older HMAC ones count.
         # A database not yet upgraded has no algorithm column, and every checkpoint there is HMAC:
@@ -89,7 +96,7 @@ def _keys_in_use(tables: set[str]) -> dict[str, str]:
         if "algorithm" in columns:
             legacy += " WHERE algorithm = 'hmac-sha256'"
         for (key_id,) in db.session.execute(text(legacy)):
-            used.setdefault(key_id, "audit checkpoints")
+            used.setdefault(key_id, _l("audit checkpoints"))
     return used
 
 
@@ -101,8 +108,12 @@ def check_database(app: Flask) -> None:
     for key_id, user in sorted(_keys_in_use(tables).items()):
         if key_id not in keyring.keys:
             raise SelfCheckFailed(
-                f"{user} are protected by master key {key_id!r}, which the keyring does not hold: "
-                "restore the keyring file that has it (see docs/crypto.md)"
+                _l(
+                    "%(what)s are protected by master key %(key)s, which the keyring does not "
+                    "hold: restore the keyring file that has it (see docs/crypto.md)",
+                    what=user,
+                    key=repr(key_id),
+                )
             )
     for key_id in _distinct(DataKey.master_key_id, DataKey):
         wrapped = db.session.scalar(
@@ -112,15 +123,21 @@ def check_database(app: Flask) -> None:
             datakeys.unwrap(datakeys.kek(keyring.get(key_id)), wrapped)  # type: ignore[arg-type]
         except CryptoError:
             raise SelfCheckFailed(
-                f"master key {key_id!r} does not unwrap the data keys stored under its id: "
-                "the keyring file holds a different key with that id"
+                _l(
+                    "master key %(key)s does not unwrap the data keys stored under its id: the "
+                    "keyring file holds a different key with that id",
+                    key=repr(key_id),
+                )
             ) from None
     owners = {(e.owner_kind, e.owner_id) for e in shredding.read_ledger()}
     alive = datakeys.owners_with_live_keys(db.session(), owners)
     if alive:
         raise SelfCheckFailed(
-            f"the shred ledger lists {len(alive)} owner(s) whose data keys exist again "
-            "(a restored backup?): run `casework keys replay-ledger` before starting"
+            _l(
+                "the shred ledger lists %(count)d owner(s) whose data keys exist again (a restored "
+                "backup?): run `casework keys replay-ledger` before starting",
+                count=len(alive),
+            )
         )
 
 
@@ -137,11 +154,12 @@ def run(app: Flask) -> None:
                 db.session.remove()
                 # No pooled connection outlives the check: a pre-forking server must not share it.
                 db.engine.dispose()
-    except (SelfCheckFailed, CryptoError) as exc:
-        raise ConfigError(f"Encryption self-check failed: {exc}") from None
-    except ValueError as exc:  # a malformed ledger line
-        raise ConfigError(f"Encryption self-check failed: {exc}") from None
+    except (SelfCheckFailed, CryptoError, ValueError) as exc:  # ValueError: a malformed ledger line
+        raise ConfigError(_l("Encryption self-check failed: %(reason)s", reason=exc)) from None
     except SQLAlchemyError as exc:
         raise ConfigError(
-            f"Encryption self-check could not read the database ({type(exc).__name__})"
+            _l(
+                "Encryption self-check could not read the database (%(error)s)",
+                error=type(exc).__name__,
+            )
         ) from None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -81,7 +82,9 @@ def read_ledger(path: Path | None = None) -> Iterator[LedgerEntry]:
                     raise ValueError(kind)
                 yield LedgerEntry(kind, uuid.UUID(data["owner_id"]), str(data["at"]))
             except (ValueError, KeyError, TypeError):
-                raise ValueError(f"shred ledger line {number} is malformed") from None
+                raise ValueError(
+                    _l("shred ledger line %(line)d is malformed", line=number)
+                ) from None
 
 
 def _clear_indexes(session: Session, owner_kind: str, owner_id: uuid.UUID) -> None:

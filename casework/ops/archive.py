@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask_babel import lazy_gettext as _l
 
 from casework.crypto.derived import SALT_BYTES, Purpose, derive_key
 from casework.crypto.keyring import Keyring, KeyringError
@@ -77,12 +78,12 @@ def seal(source: BinaryIO, target: BinaryIO, keyring: Keyring) -> str:
 def read_header(source: BinaryIO) -> tuple[bytes, dict[str, object]]:
     start = source.read(len(MAGIC) + 3)
     if len(start) < len(MAGIC) + 3 or not start.startswith(MAGIC):
-        raise ArchiveError("this is not a casework backup archive")
+        raise ArchiveError(_l("this is not a casework backup archive"))
     if start[len(MAGIC)] != VERSION:
-        raise ArchiveError(f"unknown archive version {start[len(MAGIC)]}")
+        raise ArchiveError(_l("unknown archive version %(version)d", version=start[len(MAGIC)]))
     (size,) = struct.unpack(">H", start[-2:])
     if size > _MAX_HEADER:
-        raise ArchiveError("the archive's header is damaged")
+        raise ArchiveError(_l("the archive's header is damaged"))
     body = source.read(size)
     try:
         meta = json.loads(body)
@@ -90,7 +91,7 @@ def read_header(source: BinaryIO) -> tuple[bytes, dict[str, object]]:
         if len(bytes.fromhex(meta["salt"])) != SALT_BYTES:
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        raise ArchiveError("the archive's header is damaged") from None
+        raise ArchiveError(_l("the archive's header is damaged")) from None
     return start + body, meta
 
 
@@ -102,8 +103,11 @@ def unseal(source: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
         _master_id, aead = _key(keyring, key_id, bytes.fromhex(str(meta["salt"])))
     except KeyringError:
         raise ArchiveError(
-            f"the archive was sealed with master key {key_id!r}, which the keyring does not hold: "
-            "install the keyring from the offline key backup made when the archive was"
+            _l(
+                "the archive was sealed with master key %(key)s, which the keyring does not hold: "
+                "install the keyring from the offline key backup made when the archive was",
+                key=repr(key_id),
+            )
         ) from None
     size = int(meta["chunk_size"]) + _TAG  # type: ignore[call-overload]
     index = 0
@@ -115,7 +119,10 @@ def unseal(source: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
             yield aead.decrypt(_nonce(index), sealed, _aad(header, index, final))
         except InvalidTag:
             raise ArchiveError(
-                f"chunk {index} of the archive fails its check: the file was altered or cut"
+                _l(
+                    "chunk %(index)d of the archive fails its check: the file was altered or cut",
+                    index=index,
+                )
             ) from None
         if final:
             return

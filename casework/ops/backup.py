@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 
@@ -70,7 +72,9 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
 def pg_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} is not installed: install the PostgreSQL client tools")
+        raise BackupError(
+            _l("%(tool)s is not installed: install the PostgreSQL client tools", tool=name)
+        )
     return found
 
 
@@ -91,7 +95,7 @@ def schema_revision(connection: Any) -> str | None:
 def sqlite_path() -> Path:
     database = db.engine.url.database
     if not database or database == ":memory:":
-        raise BackupError("an in-memory SQLite database cannot be backed up")
+        raise BackupError(_l("an in-memory SQLite database cannot be backed up"))
     return Path(database)
 
 
@@ -134,12 +138,19 @@ def _dump_postgresql(target: Path) -> tuple[dict[str, Any], str | None]:
         check=False,
     )
     if done.returncode != 0:
-        raise BackupError(f"pg_dump failed (exit {done.returncode}): {_first_line(done.stderr)}")
+        raise BackupError(
+            _l(
+                "pg_dump failed (exit %(code)d): %(message)s",
+                code=done.returncode,
+                message=_first_line(done.stderr),
+            )
+        )
     return head, revision
 
 
-def _first_line(stderr: bytes) -> str:
-    return (stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[0][:300]
+def _first_line(stderr: bytes) -> str | LazyString:
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[0][:300] if lines else _l("no message")
 
 
 def _tar_attachments(target: Path) -> int:
@@ -160,10 +171,10 @@ def make_backup(app: Flask, out: Path) -> Result:
     if out.is_dir():
         out = out / f"casework-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.cwbackup"
     if out.exists():
-        raise BackupError(f"{out} exists: a backup never overwrites a file")
+        raise BackupError(_l("%(file)s exists: a backup never overwrites a file", file=str(out)))
     dialect = db.engine.dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        raise BackupError(f"no backup method for {dialect}")
+        raise BackupError(_l("no backup method for %(dialect)s", dialect=dialect))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # Plain parts stay in a private folder of the instance, removed when the archive is sealed.
     with tempfile.TemporaryDirectory(prefix="backup-", dir=app.instance_path) as work:

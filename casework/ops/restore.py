@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from casework.audit.rows import Reader, app_reader
 from casework.audit.verify import Report, stitch, stored_anchors, verify_range
@@ -40,7 +43,8 @@ _PARTS = {backup.MANIFEST, backup.SQLITE_PART, backup.PG_PART, backup.FILES_PART
 
 
 class RestoreRefused(Exception):
-    """The archive cannot be restored, or the restored data failed a check; says why."""
+    """The archive cannot be restored, or the restored data failed a check; says why, in the
+    language of the moment it is shown."""
 
 
 @dataclass(frozen=True)
@@ -56,23 +60,39 @@ def state_path(app: Flask) -> Path:
 
 
 def unfinished(app: Flask) -> str | None:
-    """Why the app must not start (a restore began and did not finish), or None."""
+    """Why the app must not start (a restore began and did not finish), or None: in the language
+    chosen for the moment (the command line's), in English without one (a server's log)."""
     path = state_path(app)
     if not path.exists():
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        reason = str(state.get("reason") or "it was interrupted")
+        locale = get_locale()
+        worded = state.get("reasons") or {}
+        reason = worded.get(str(locale)) if locale is not None else None
+        reason = str(reason or state.get("reason") or _("it was interrupted"))
     except (OSError, ValueError, AttributeError):
-        reason = "its state file is unreadable"
-    return (
-        f"a restore did not finish ({reason}); the data cannot be trusted until "
-        "`casework restore ARCHIVE` succeeds with a good archive"
+        reason = _("its state file is unreadable")
+    return _(
+        "a restore did not finish (%(reason)s); the data cannot be trusted until "
+        "`casework restore ARCHIVE` succeeds with a good archive",
+        reason=reason,
     )
 
 
-def _write_state(path: Path, **state: object) -> None:
+def _worded(text: object, language: str) -> str:
+    with force_locale(language):
+        return str(text)
+
+
+def _write_state(app: Flask, path: Path, **state: object) -> None:
+    """Write the state file; a reason is kept in English (as a log reads it) and in each of the
+    app's languages (as the refusal to start shows it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    reason = state.get("reason")
+    if reason is not None:
+        state["reason"] = _worded(reason, "en")
+        state["reasons"] = {lang: _worded(reason, lang) for lang in app.config["LANGUAGES"]}
     state["at"] = utcnow().isoformat(timespec="seconds")
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(state), encoding="utf-8")
@@ -88,16 +108,22 @@ def unpack(app: Flask, archive_path: Path, folder: Path) -> dict[str, Any]:
     try:
         archive.unseal_file(archive_path, bundle, app.config["MASTER_KEYRING"])
     except archive.ArchiveError as exc:
-        raise RestoreRefused(str(exc)) from None
+        raise RestoreRefused(exc) from None  # its message, worded when shown
     except OSError as exc:
-        raise RestoreRefused(f"cannot read {archive_path}: {type(exc).__name__}") from None
+        raise RestoreRefused(
+            _l("cannot read %(file)s: %(error)s", file=str(archive_path), error=type(exc).__name__)
+        ) from None
     with tarfile.open(bundle) as tar:
         for member in tar.getmembers():
             if member.name not in _PARTS or not member.isfile():
-                raise RestoreRefused(f"the archive holds an unexpected entry {member.name!r}")
+                raise RestoreRefused(
+                    _l("the archive holds an unexpected entry %(name)s", name=repr(member.name))
+                )
             source = tar.extractfile(member)
             if source is None:
-                raise RestoreRefused(f"the archive's entry {member.name!r} cannot be read")
+                raise RestoreRefused(
+                    _l("the archive's entry %(name)s cannot be read", name=repr(member.name))
+                )
             with source, (folder / member.name).open("wb") as target:
                 shutil.copyfileobj(source, target)
     bundle.unlink()
@@ -106,15 +132,22 @@ def unpack(app: Flask, archive_path: Path, folder: Path) -> dict[str, Any]:
         parts = dict(manifest["parts"])
         ok = manifest["format"] == backup.FORMAT and manifest["version"] == 1
     except (OSError, ValueError, KeyError, TypeError):
-        raise RestoreRefused("the archive's manifest is missing or damaged") from None
+        raise RestoreRefused(_l("the archive's manifest is missing or damaged")) from None
     if not ok:
-        raise RestoreRefused("the archive's manifest is of an unknown format")
+        raise RestoreRefused(_l("the archive's manifest is of an unknown format"))
     for name, expected in parts.items():
         path = folder / name
         if name not in _PARTS or not path.is_file():
-            raise RestoreRefused(f"the part {name!r} named by the manifest is missing")
+            raise RestoreRefused(
+                _l("the part %(name)s named by the manifest is missing", name=repr(name))
+            )
         if backup.sha256_of(path) != expected.get("sha256"):
-            raise RestoreRefused(f"the part {name!r} does not match its SHA-256 in the manifest")
+            raise RestoreRefused(
+                _l(
+                    "the part %(name)s does not match its SHA-256 in the manifest",
+                    name=repr(name),
+                )
+            )
     return manifest  # type: ignore[no-any-return]
 
 
@@ -131,15 +164,24 @@ def check_chain(reader: Reader, manifest: dict[str, Any]) -> None:
     report = verify_chain(reader)
     if not report.ok:
         first = report.problems[0]
-        raise RestoreRefused(f"the audit chain is broken at seq {first.seq}: {first.what}")
+        raise RestoreRefused(
+            _l(
+                "the audit chain is broken at seq %(seq)d: %(what)s",
+                seq=first.seq,
+                what=first.what,
+            )
+        )
     head = manifest.get("audit_head") or {}
     seq = int(head.get("seq") or 0)
     if seq:
         rows = next(reader.batches(seq, seq, 1), [])
         if not rows or bytes(rows[0][-1]).hex() != head.get("hash"):
             raise RestoreRefused(
-                f"the restored audit log does not hold event {seq} as the manifest records it: "
-                "this is not the database the archive was made from"
+                _l(
+                    "the restored audit log does not hold event %(seq)d as the manifest records "
+                    "it: this is not the database the archive was made from",
+                    seq=seq,
+                )
             )
 
 
@@ -173,7 +215,7 @@ def _replace_postgresql(dump: Path) -> None:
     try:
         tool = backup.pg_tool("pg_restore")
     except backup.BackupError as exc:
-        raise RestoreRefused(str(exc)) from None
+        raise RestoreRefused(exc) from None
     done = subprocess.run(  # noqa: S603  # nosec B603  # fixed tool, list of arguments
         [
             tool,
@@ -193,7 +235,13 @@ def _replace_postgresql(dump: Path) -> None:
     )
     if done.returncode != 0:
         message = backup._first_line(done.stderr)
-        raise RestoreRefused(f"pg_restore failed (exit {done.returncode}): {message}")
+        raise RestoreRefused(
+            _l(
+                "pg_restore failed (exit %(code)d): %(message)s",
+                code=done.returncode,
+                message=message,
+            )
+        )
 
 
 def _replace_attachments(tar_path: Path) -> None:
@@ -230,14 +278,21 @@ def restore(app: Flask, archive_path: Path) -> Summary:
         manifest = unpack(app, archive_path, folder)
         if manifest.get("dialect") != dialect:
             raise RestoreRefused(
-                f"the archive holds a {manifest.get('dialect')} database; this server uses {dialect}"
+                _l(
+                    "the archive holds a %(archived)s database; this server uses %(dialect)s",
+                    archived=str(manifest.get("dialect")),
+                    dialect=dialect,
+                )
             )
         revision = manifest.get("schema_revision")
         known, heads = _revisions(app)
         if revision is not None and revision not in known:
             raise RestoreRefused(
-                f"the archive's schema revision {revision} is unknown to this version of casework "
-                "(made by a newer one?)"
+                _l(
+                    "the archive's schema revision %(revision)s is unknown to this version of "
+                    "casework (made by a newer one?)",
+                    revision=str(revision),
+                )
             )
         if dialect == "sqlite":
             staged = sqlite3.connect(folder / backup.SQLITE_PART)
@@ -245,7 +300,7 @@ def restore(app: Flask, archive_path: Path) -> Summary:
                 check_chain(Reader(staged, qmark=True), manifest)
             finally:
                 staged.close()
-        _write_state(state, archive=archive_path.name, stage="replacing")
+        _write_state(app, state, archive=archive_path.name, stage="replacing")
         db.session.remove()
         db.engine.dispose()
         try:
@@ -255,9 +310,11 @@ def restore(app: Flask, archive_path: Path) -> Summary:
                 _replace_postgresql(folder / backup.PG_PART)
             _replace_attachments(folder / backup.FILES_PART)
         except (OSError, sqlite3.Error, tarfile.TarError, RestoreRefused) as exc:
-            reason = str(exc) if isinstance(exc, RestoreRefused) else type(exc).__name__
-            _write_state(state, archive=archive_path.name, stage="replacing", reason=reason)
-            raise RestoreRefused(f"replacing the data failed: {reason}") from None
+            reason = exc if isinstance(exc, RestoreRefused) else type(exc).__name__
+            _write_state(app, state, archive=archive_path.name, stage="replacing", reason=reason)
+            raise RestoreRefused(
+                _l("replacing the data failed: %(reason)s", reason=reason)
+            ) from None
     try:
         reader = app_reader()
         try:
@@ -286,16 +343,18 @@ def restore(app: Flask, archive_path: Path) -> Summary:
         try:
             selfcheck.check_database(app)
         except selfcheck.SelfCheckFailed as exc:
-            raise RestoreRefused(f"the encryption self-check failed: {exc}") from None
+            raise RestoreRefused(
+                _l("the encryption self-check failed: %(reason)s", reason=exc)
+            ) from None
         finally:
             db.session.remove()
     except RestoreRefused as exc:
         db.session.rollback()
-        _write_state(state, archive=archive_path.name, stage="checking", reason=str(exc))
+        _write_state(app, state, archive=archive_path.name, stage="checking", reason=exc)
         raise
     except ValueError as exc:  # a malformed shred ledger line
         db.session.rollback()
-        _write_state(state, archive=archive_path.name, stage="checking", reason=str(exc))
-        raise RestoreRefused(str(exc)) from None
+        _write_state(app, state, archive=archive_path.name, stage="checking", reason=exc)
+        raise RestoreRefused(exc) from None
     state.unlink()
     return Summary(manifest, replayed, upgraded)

@@ -78,10 +78,11 @@ def test_the_dry_run_changes_nothing_and_the_real_run_matches_it(app, org, tmp_p
     assert _state() == before
     assert "Chạy thử: không có gì bị thay đổi." in dry.output
     assert (
-        "C1 → C2 (effective 2025-07-01): 1 open case(s) move, 1 closed case(s) stay" in dry.output
+        "C1 → C2 (hiệu lực từ 2025-07-01): 1 vụ việc đang mở được chuyển, "
+        "1 vụ việc đã kết thúc giữ nguyên" in dry.output
     )
-    assert "1 account(s) moved to HY" in dry.output  # reviewer.d1
-    assert "1 account(s) deactivated" in dry.output  # officer.c1
+    assert "1 tài khoản được chuyển sang HY" in dry.output  # reviewer.d1
+    assert "1 tài khoản bị vô hiệu hóa, không chuyển sang C2" in dry.output  # officer.c1
 
     real = _run(app, path)
     assert real.exit_code == 0, real.output
@@ -144,5 +145,8 @@ def test_a_bad_file_reports_every_line_and_changes_nothing(app, org, tmp_path): 
         result = _run(app, path, *extra)
         assert result.exit_code == 1
         assert "dòng 3" in result.output and "dòng 4" in result.output and "dòng 5" in result.output
+        assert "dòng 3: không tìm thấy đơn vị 'NOPE'" in result.output
+        assert "dòng 4: một đơn vị không thể tự kế thừa chính nó" in result.output
+        assert "dòng 5: ngày hiệu lực ở tương lai" in result.output
         assert "lỗi; không có gì bị thay đổi" in result.output
         assert _state() == before

@@ -110,7 +110,8 @@ def test_1000_random_single_byte_edits_are_all_found_at_their_sequence_number(ro
 def test_200_deletions_are_all_found_at_the_missing_sequence_number(rows):
     for expected, copy in _deletions(rows, random.Random(1)):
         report = verify_rows(copy)
-        assert report.first.seq == expected and "missing" in report.first.what
+        assert report.first.seq == expected
+        assert "(sự kiện được lưu tiếp theo là số" in report.first.what
 
 
 def test_200_swaps_are_all_found_at_the_earlier_sequence_number(rows):
@@ -156,7 +157,7 @@ def test_an_edit_in_the_database_is_reported_by_the_command_at_its_sequence_numb
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "7"])
     assert result.exit_code == 1
     assert "Nhật ký kiểm tra BỊ HỎNG tại sự kiện số 17:" in result.stdout
-    assert "altered" in result.stdout
+    assert "(sự kiện đã bị sửa)" in result.stdout
     with app.app_context():  # the run is itself audited: counts and sequence numbers only
         run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         assert (run.tag, run.outcome) == (Tag.AUDIT_CHAIN_VERIFY.value, "error")
@@ -170,7 +171,7 @@ def test_a_deletion_in_the_database_is_reported_by_the_command(app):
         tamper("DELETE FROM audit_event WHERE seq IN (23, 24)")
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--batch", "5"])
     assert result.exit_code == 1
-    assert "BỊ HỎNG tại sự kiện số 23: events 23 to 24 are missing" in result.stdout
+    assert "BỊ HỎNG tại sự kiện số 23: thiếu các sự kiện từ số 23 đến số 24" in result.stdout
 
 
 def test_an_intact_log_verifies_with_exit_code_0(app):
@@ -231,4 +232,5 @@ def test_worker_processes_verify_ranges_and_find_a_break_at_a_seam(app):
         report = verify_database(jobs=2, range_size=9)
         assert report.checked == event_count()
         assert report.problem_count == 1  # every other range and seam is sound
-        assert report.first.seq == 19 and "link to event 18" in report.first.what
+        assert report.first.seq == 19
+        assert "liên kết với sự kiện số 18 bị đứt" in report.first.what

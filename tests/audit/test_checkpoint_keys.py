@@ -104,7 +104,7 @@ def test_a_retired_key_cannot_vouch_for_anything_newer_than_it_signed(cctx: Flas
     _insert(_signed_by(signing.signer_for(master).private, later))
     result = verify_database()
     assert [p.seq for p in result.problems] == [later.seq]
-    assert "no valid signature" in result.problems[0].what
+    assert "không có chữ ký hợp lệ" in result.problems[0].what
 
 
 def test_a_checkpoint_signed_with_a_key_put_into_the_database_is_refused(cctx: Flask):
@@ -113,7 +113,7 @@ def test_a_checkpoint_signed_with_a_key_put_into_the_database_is_refused(cctx: F
     _insert(_signed_by(attacker, event))
     result = verify_database()
     assert [p.seq for p in result.problems] == [event.seq]
-    assert "no valid signature" in result.problems[0].what
+    assert "không có chữ ký hợp lệ" in result.problems[0].what
     # Nor does borrowing the id of the key the instance trusts help.
     trusted_id = signing.signer_for(cctx.config["MASTER_KEYRING"].primary).key_id
     forged = _signed_by(attacker, _events(2), key_id=trusted_id)
@@ -128,7 +128,7 @@ def test_an_exported_file_signed_by_a_stranger_is_refused(cctx: Flask, tmp_path:
     path.write_text(checkpoints.export_text(forged), encoding="utf-8")
     result = _verify_file(cctx, path)
     assert result.exit_code == 1
-    assert "no valid signature (or its key is unknown)" in result.stdout
+    assert "không có chữ ký hợp lệ (hoặc khóa đã ký không được nhận biết)" in result.stdout
 
 
 def _legacy_checkpoint(event: AuditEvent, master_id: str, material: bytes) -> None:

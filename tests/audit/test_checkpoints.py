@@ -104,13 +104,20 @@ def test_the_signing_key_is_derived_from_the_master_key_for_checkpoints_alone(ct
     assert seed != secretbox._derive(master.material, "audit/checkpoint")
 
 
-@pytest.mark.parametrize("text", ["", "hello\n", "casework audit checkpoint v1\nseq: x\n"])
-def test_a_malformed_checkpoint_file_is_refused(app, tmp_path, text):
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "dòng đầu tiên phải là 'casework audit checkpoint v2'"),
+        ("hello\n", "dòng đầu tiên phải là 'casework audit checkpoint v2'"),
+        ("casework audit checkpoint v1\nseq: x\n", "một trường bị sai định dạng"),
+    ],
+)
+def test_a_malformed_checkpoint_file_is_refused(app, tmp_path, text, reason):
     path = tmp_path / "cp.txt"
     path.write_text(text, encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(path)])
     assert result.exit_code == 1
-    assert "không phải là tệp mốc kiểm chứng" in result.output
+    assert f"không phải là tệp mốc kiểm chứng: {reason}" in result.output
     with app.app_context():
         run = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         assert (run.tag, run.outcome) == (Tag.AUDIT_CHAIN_VERIFY.value, "error")
@@ -165,7 +172,7 @@ def test_truncation_of_the_tail_is_detected_against_an_exported_checkpoint(app, 
     assert result.exit_code == 1
     # That run's own event is now seq cut + 1: the events the checkpoint names are gone after it.
     assert f"BỊ HỎNG tại sự kiện số {cut + 2}:" in result.stdout
-    assert "have been removed" in result.stdout
+    assert f"các sự kiện từ số {cut + 2} đến số {head.seq} đã bị xóa" in result.stdout
 
 
 def test_a_rewritten_tail_is_detected_against_an_exported_checkpoint(app, tmp_path):
@@ -190,7 +197,7 @@ def test_a_rewritten_tail_is_detected_against_an_exported_checkpoint(app, tmp_pa
     result = _verify(app, path)
     assert result.exit_code == 1
     assert f"BỊ HỎNG tại sự kiện số {head.seq}:" in result.stdout
-    assert "differs from the one signed in the exported checkpoint" in result.stdout
+    assert "khác với giá trị đã ký trong mốc kiểm chứng đã xuất" in result.stdout
 
 
 def test_a_stored_checkpoint_beyond_the_end_reveals_truncation_without_an_export(app):
@@ -229,7 +236,8 @@ def test_a_forged_exported_checkpoint_is_refused(app, tmp_path):
     path.write_text(text, encoding="utf-8")
     result = _verify(app, path)
     assert result.exit_code == 1
-    assert "no valid signature" in result.stdout
+    assert "mốc kiểm chứng đã xuất (sự kiện số" in result.stdout
+    assert "không có chữ ký hợp lệ" in result.stdout
 
 
 def test_checkpoint_export_to_the_screen_is_a_small_text(app):

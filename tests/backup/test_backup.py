@@ -3,12 +3,14 @@ after the backup stays erased, the audit chain is proved, and any damaged archiv
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import shutil
 import sqlite3
 
 import pytest
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from casework import ConfigError, create_app
@@ -16,12 +18,12 @@ from casework.audit.models import AuditEvent
 from casework.audit.verify import verify_database
 from casework.cases import attachments
 from casework.cases.models import Attachment, Case, Person
-from casework.crypto import files, shredding
+from casework.crypto import files, selfcheck, shredding
 from casework.crypto.errors import KeyShredded
 from casework.crypto.fields import is_erased
 from casework.crypto.keyring import parse_keyring
 from casework.extensions import db
-from casework.ops import archive
+from casework.ops import archive, restore
 from tests.audit.chain import tamper
 from tests.cases.conftest import open_case
 from tests.cases.test_filetypes import PDF
@@ -137,7 +139,7 @@ def test_an_altered_archive_is_refused_and_nothing_is_replaced(app, org, tmp_pat
     path.write_bytes(bytes(data))
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 1
-    assert "từ chối khôi phục: chunk 0 of the archive fails its check" in result.output
+    assert "từ chối khôi phục: khối 0 của tệp sao lưu không qua được bước kiểm tra" in result.output
     assert db.session.get(Case, later_id) is not None
     assert not (tmp_path / "restore-pending.json").exists()
 
@@ -157,7 +159,7 @@ def test_a_cut_archive_is_refused(app, org, tmp_path, backups):
     path = _backup(app, tmp_path)
     path.write_bytes(path.read_bytes()[:-1])
     result = _cli(app, "restore", str(path), "--yes")
-    assert result.exit_code == 1 and "altered or cut" in result.output
+    assert result.exit_code == 1 and "tệp đã bị sửa hoặc bị cắt cụt" in result.output
 
 
 def test_an_archive_whose_master_key_is_not_in_the_keyring_is_refused(app, org, tmp_path, backups):
@@ -165,7 +167,10 @@ def test_an_archive_whose_master_key_is_not_in_the_keyring_is_refused(app, org, 
     app.config["MASTER_KEYRING"] = parse_keyring(_keyring_json().replace("mk-test", "mk-other"))
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 1
-    assert "sealed with master key 'mk-test', which the keyring does not hold" in result.output
+    assert (
+        "tệp sao lưu được niêm phong bằng khóa chủ 'mk-test' nhưng bộ khóa chủ không có khóa này"
+        in result.output
+    )
 
 
 def test_a_backup_whose_audit_chain_was_altered_is_refused(app, org, tmp_path, backups):
@@ -174,7 +179,7 @@ def test_a_backup_whose_audit_chain_was_altered_is_refused(app, org, tmp_path, b
     path = _backup(app, tmp_path)
     result = _cli(app, "restore", str(path), "--yes")
     assert result.exit_code == 1
-    assert "từ chối khôi phục: the audit chain is broken at seq 3" in result.output
+    assert "từ chối khôi phục: chuỗi nhật ký kiểm tra bị đứt tại sự kiện số 3" in result.output
 
 
 def test_the_app_refuses_to_start_while_a_restore_is_unfinished(app, tmp_path):
@@ -185,6 +190,32 @@ def test_the_app_refuses_to_start_while_a_restore_is_unfinished(app, tmp_path):
         create_app(config)
     state.unlink()
     create_app(config)
+
+
+def test_a_restore_refused_after_the_data_was_replaced_keeps_its_reason_in_both_languages(
+    app, org, tmp_path, backups, monkeypatch
+):
+    path = _backup(app, tmp_path)
+
+    def failing(_app):  # type: ignore[no-untyped-def]
+        raise selfcheck.SelfCheckFailed(_l("a sealed breach description is malformed"))
+
+    monkeypatch.setattr(selfcheck, "check_database", failing)
+    result = _cli(app, "restore", str(path), "--yes")
+    assert result.exit_code == 1
+    vietnamese = (
+        "tự kiểm tra mã hóa không đạt: một mô tả sự cố dữ liệu đã niêm phong bị sai định dạng"
+    )
+    assert f"Lỗi: từ chối khôi phục: {vietnamese}\n" == result.output
+    # The state file keeps the reason as a log reads it (English) and as each language shows it.
+    state = json.loads((tmp_path / "restore-pending.json").read_text(encoding="utf-8"))
+    english = "the encryption self-check failed: a sealed breach description is malformed"
+    assert (state["stage"], state["reason"]) == ("checking", english)
+    assert state["reasons"] == {"vi": vietnamese, "en": english}
+    # The refusal to start: in the language chosen for the moment, in English without one.
+    assert restore.unfinished(app).startswith(f"một lần khôi phục chưa hoàn tất ({vietnamese});")
+    outside = contextvars.Context().run(restore.unfinished, app)
+    assert outside.startswith(f"a restore did not finish ({english});")
 
 
 @pytest.mark.sqlite_only  # SQLite's online backup API

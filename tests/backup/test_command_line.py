@@ -70,7 +70,7 @@ def test_restore_runs_while_the_app_refuses_to_start_and_lets_it_start_again(
     (tmp_path / "restore-pending.json").write_text(json.dumps({"reason": "power cut"}))
     refused = operator("keys", "status")
     assert refused.exit_code == 1
-    assert "A restore did not finish (power cut)" in refused.output
+    assert "lỗi cấu hình: Một lần khôi phục chưa hoàn tất (power cut)" in refused.output
     restored = operator("restore", str(archive), "--yes")
     assert restored.exit_code == 0, restored.output
     assert "Có thể khởi động ứng dụng." in restored.output
@@ -83,7 +83,7 @@ def test_the_ledger_is_replayed_by_the_command_the_refusal_names(app, org, tmp_p
     # As after restoring an old copy by hand: the ledger names a person whose key is back.
     shredding.append_to_ledger("person", victim.id, utcnow().isoformat())
     refused = operator("keys", "status")
-    assert refused.exit_code == 1 and "run `casework keys replay-ledger`" in refused.output
+    assert refused.exit_code == 1 and "hãy chạy `casework keys replay-ledger`" in refused.output
     replayed = operator("keys", "replay-ledger")
     assert replayed.exit_code == 0, replayed.output
     assert "hủy lại khóa của 1 người hoặc vụ việc" in replayed.output

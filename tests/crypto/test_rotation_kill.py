@@ -216,7 +216,10 @@ def test_a_second_rotation_is_refused_while_one_runs_and_allowed_once_it_is_kill
     child = Child(tmp_path, "--stop-at", "rewrap:1")
     child.wait_until_stopped()
     try:
-        with capp.app_context(), pytest.raises(rotation.RotationError, match="another"):
+        with (
+            capp.app_context(),
+            pytest.raises(rotation.RotationError, match="một lệnh `casework keys rotate` khác"),
+        ):
             rotation.run(capp, grace_seconds=0)
     finally:
         child.kill()

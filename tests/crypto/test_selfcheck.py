@@ -94,4 +94,5 @@ def test_the_command_line_exits_non_zero_with_the_message(
     monkeypatch.setattr(casework, "create_app", lambda *a, **k: create_app(config))
     result = CliRunner().invoke(main, ["keys", "status"])
     assert result.exit_code == 1
-    assert "configuration error" in result.output and "mk-lost" in result.output
+    assert "casework: lỗi cấu hình: Tự kiểm tra mã hóa không đạt" in result.output
+    assert "khóa dữ liệu được bảo vệ bằng khóa chủ 'mk-lost'" in result.output
