@@ -209,10 +209,14 @@ def _driver(dialect: Any) -> _Driver:
     to_db = time_type.bind_processor(dialect) or (lambda v: v)
     from_db = time_type.result_processor(dialect, None) or (lambda v: v)
     driver = _Driver(
-        # The chain's head and the time of the last checkpoint, in one round trip.
+        # The chain's head and the time of the last checkpoint, in one round trip. Each row is
+        # found by its key's largest value, which both databases read from the end of the primary
+        # key; "ORDER BY seq DESC LIMIT 1" left SQLite free to sort the whole log instead, as it
+        # did when its statistics were older than the log.
         head=(
-            "SELECT seq, hash, (SELECT at FROM audit_checkpoint ORDER BY seq DESC LIMIT 1) "
-            "FROM audit_event ORDER BY seq DESC LIMIT 1"
+            "SELECT seq, hash, (SELECT at FROM audit_checkpoint "
+            "WHERE seq = (SELECT max(seq) FROM audit_checkpoint)) "
+            "FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)"
         ),
         insert=(
             f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) "  # noqa: S608 (fixed names)  # nosec B608
