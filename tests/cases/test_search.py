@@ -170,6 +170,40 @@ def test_the_31st_search_in_a_minute_is_refused(org, monkeypatch):
     assert search.search_cases(officer, "phone", PHONE) == []
 
 
+def test_the_rate_limit_counts_only_the_users_recent_searches_from_one_index_range(org):
+    from sqlalchemy import event
+
+    from casework import audit
+    from casework.audit import Tag
+
+    officer = org["officer_c1"]
+    # Her many other events (every read is recorded), and searches of another user.
+    for _ in range(120):
+        audit.record(officer, Tag.CASE_VIEW, None, object_type="case_file")
+    for _ in range(3):
+        search.search_cases(org["officer_c2"], "phone", PHONE)
+    for _ in range(4):
+        search.search_cases(officer, "phone", PHONE)
+    db.session.commit()
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert search.searches_in_last_minute(officer) == 4
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    statement, parameters = sent[-1]
+    if db.engine.dialect.name == "sqlite":
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        plan = " ".join(
+            str(r[-1]) for r in cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        )
+        assert "ix_audit_event_actor_tag_at" in plan and "at>?" in plan.replace(" ", ""), plan
+
+
 # --- The page -------------------------------------------------------------------------------
 
 
