@@ -275,3 +275,53 @@ def test_a_request_that_loaded_the_case_before_it_moved_writes_the_new_units(org
     db.session.commit()
     rows = db.session.scalars(select(PendingDeadline).where(PendingDeadline.case_id == case.id))
     assert {r.handling_unit_id for r in rows} == {org["D1"].id}
+
+
+def test_cases_computed_together_each_keep_their_own_records(org):  # type: ignore[no-untyped-def]
+    """One batch where only one case has actions and follow-ups: the other's deadlines are not
+    taken as met, and the first's met deadline is not stored."""
+    officer = org["officer_c1"]
+    told, untold = open_case(officer), open_case(officer)
+    timeline.add_action(
+        officer,
+        told,
+        kind="notify_authority",
+        authority="commune_committee",
+        occurred_at=utcnow() - timedelta(minutes=5),
+        description="Told the chair",
+    )
+    support.schedule_follow_up(officer, told, due_at=utcnow() + timedelta(hours=2))
+    db.session.commit()
+    expected = _stored()
+    kinds = {
+        case_id: {row[1] for row in expected if row[0] == case_id}
+        for case_id in (told.id, untold.id)
+    }
+    assert "notify_commune_chair" in kinds[untold.id] and "follow_up" in kinds[told.id]
+    assert "notify_commune_chair" not in kinds[told.id] and "follow_up" not in kinds[untold.id]
+
+    db.session.execute(delete(PendingDeadline))
+    assert pending.refresh([told.id, untold.id]) == len(expected)
+    db.session.commit()
+    assert _stored() == expected == _computed()
+
+
+def test_an_intake_reads_no_record_kind_a_new_case_has_none_of(org):  # type: ignore[no-untyped-def]
+    """Its deadlines are computed from the case alone: one probe, not a query per kind."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        case = open_case(org["officer_c1"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    read = [s for s in statements if s.startswith("SELECT") and "EXISTS" not in s]
+    for table in pending._PROBED:
+        name = table.__tablename__
+        assert not [s for s in read if f"FROM {name} " in s or s.endswith(f"FROM {name}")], name
+    assert (case.id, "notify_commune_chair") in {row[:2] for row in _stored()}

@@ -26,7 +26,7 @@ from itertools import chain
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, event, insert, inspect, select, update
+from sqlalchemy import bindparam, delete, event, exists, insert, inspect, select, update
 
 from casework.cases.models import Action, Assessment, Case, CaseType, FollowUp, Support
 from casework.cases.workflow.models import (
@@ -140,14 +140,29 @@ def _batches(ids: Iterable[uuid.UUID], size: int = BATCH) -> Iterable[list[uuid.
         yield chunk
 
 
-def _unmet(cases: list[Case]) -> dict[Key, tuple[Any, int, int]]:
+# The records timers.py reads by case: which of them the cases have at all is asked in one query
+# first, so a case with few kinds of record (a new case has none) is not read seven times.
+_PROBED = (Action, Support, Assessment, FollowUp, QuickReport, Referral, ActionRequest)
+
+
+def _empty(session: Any, case_ids: list[uuid.UUID]) -> frozenset[type]:
+    """The probed models with no row of these cases."""
+    probe = select(*(exists().where(m.case_id.in_(case_ids)) for m in _PROBED))
+    found = session.execute(probe).one()
+    return frozenset(model for model, has in zip(_PROBED, found, strict=True) if not has)
+
+
+def _unmet(session: Any, cases: list[Case]) -> dict[Key, tuple[Any, int, int]]:
     """(due, owning unit, handling unit) of each unmet deadline of the cases."""
     from casework.cases.workflow import timers
 
+    if not cases:
+        return {}
     units = {c.id: (c.owning_unit_id, c.handling_unit_id) for c in cases}
+    empty = _empty(session, list(units))
     return {
         (case_id, d.kind, d.subject): (d.due_at, *units[case_id])
-        for case_id, deadlines in timers.deadlines_for_cases(cases).items()
+        for case_id, deadlines in timers.deadlines_for_cases(cases, empty).items()
         for d in deadlines
         if d.done_at is None
     }
@@ -196,7 +211,7 @@ def refresh(case_ids: Iterable[uuid.UUID], session: Any = None) -> int:
                 .with_for_update()
             )
         )
-        wanted = _unmet(cases)
+        wanted = _unmet(session, cases)
         stored: dict[Key, tuple[Any, int, int]] = {
             (r.case_id, r.kind, r.subject): (r.due_at, r.owning_unit_id, r.handling_unit_id)
             for r in session.execute(_STORED, {"ids": chunk})

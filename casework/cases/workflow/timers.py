@@ -135,8 +135,13 @@ def _group(rows: Iterable[object]) -> dict[uuid.UUID, list]:  # type: ignore[typ
     return grouped
 
 
-def _facts(case_ids: list[uuid.UUID]) -> _Facts:
+def _facts(case_ids: list[uuid.UUID], empty: frozenset[type] = frozenset()) -> _Facts:
+    """The records the cases' deadlines are computed from; `empty` names the models known to
+    have no row of these cases (not queried)."""
+
     def rows(model):  # type: ignore[no-untyped-def]
+        if model in empty:
+            return []
         if len(case_ids) == 1:  # one case's file: the rows its other sections read too
             return case_rows.of_case(model, case_ids[0])
         return (
@@ -314,8 +319,11 @@ def deadlines_for(case: Case) -> list[Deadline]:
     return _case_deadlines(case, _facts([case.id]))
 
 
-def deadlines_for_cases(cases: list[Case]) -> dict[uuid.UUID, list[Deadline]]:
-    facts = _facts([c.id for c in cases])
+def deadlines_for_cases(
+    cases: list[Case], empty: frozenset[type] = frozenset()
+) -> dict[uuid.UUID, list[Deadline]]:
+    """Every deadline of each case; `empty` as for _facts."""
+    facts = _facts([c.id for c in cases], empty)
     return {c.id: _case_deadlines(c, facts) for c in cases}
 
 
