@@ -307,7 +307,8 @@ def test_cases_computed_together_each_keep_their_own_records(org):  # type: igno
 
 
 def test_an_intake_reads_no_record_kind_a_new_case_has_none_of(org):  # type: ignore[no-untyped-def]
-    """Its deadlines are computed from the case alone: one probe, not a query per kind."""
+    """Its deadlines are computed from the case alone, and stored with nothing read back: one
+    probe, not a query per kind of record."""
     from sqlalchemy import event
 
     statements: list[str] = []

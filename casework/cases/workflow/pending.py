@@ -140,9 +140,19 @@ def _batches(ids: Iterable[uuid.UUID], size: int = BATCH) -> Iterable[list[uuid.
         yield chunk
 
 
-# The records timers.py reads by case: which of them the cases have at all is asked in one query
-# first, so a case with few kinds of record (a new case has none) is not read seven times.
-_PROBED = (Action, Support, Assessment, FollowUp, QuickReport, Referral, ActionRequest)
+# What a batch of cases has at all is asked in one query first: the records timers.py reads by
+# case, and the stored rows. A case with few kinds of record is then not read once per kind, and a
+# new case (none of them) only once.
+_PROBED = (
+    Action,
+    Support,
+    Assessment,
+    FollowUp,
+    QuickReport,
+    Referral,
+    ActionRequest,
+    PendingDeadline,
+)
 
 
 def _empty(session: Any, case_ids: list[uuid.UUID]) -> frozenset[type]:
@@ -152,14 +162,11 @@ def _empty(session: Any, case_ids: list[uuid.UUID]) -> frozenset[type]:
     return frozenset(model for model, has in zip(_PROBED, found, strict=True) if not has)
 
 
-def _unmet(session: Any, cases: list[Case]) -> dict[Key, tuple[Any, int, int]]:
+def _unmet(cases: list[Case], empty: frozenset[type]) -> dict[Key, tuple[Any, int, int]]:
     """(due, owning unit, handling unit) of each unmet deadline of the cases."""
     from casework.cases.workflow import timers
 
-    if not cases:
-        return {}
     units = {c.id: (c.owning_unit_id, c.handling_unit_id) for c in cases}
-    empty = _empty(session, list(units))
     return {
         (case_id, d.kind, d.subject): (d.due_at, *units[case_id])
         for case_id, deadlines in timers.deadlines_for_cases(cases, empty).items()
@@ -211,10 +218,11 @@ def refresh(case_ids: Iterable[uuid.UUID], session: Any = None) -> int:
                 .with_for_update()
             )
         )
-        wanted = _unmet(session, cases)
+        empty = _empty(session, chunk)
+        wanted = _unmet(cases, empty) if cases else {}
         stored: dict[Key, tuple[Any, int, int]] = {
             (r.case_id, r.kind, r.subject): (r.due_at, r.owning_unit_id, r.handling_unit_id)
-            for r in session.execute(_STORED, {"ids": chunk})
+            for r in ([] if PendingDeadline in empty else session.execute(_STORED, {"ids": chunk}))
         }
         gone = [{"c": k[0], "k": k[1], "s": k[2]} for k in stored.keys() - wanted.keys()]
         moved = [
