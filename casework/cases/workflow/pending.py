@@ -155,10 +155,12 @@ _PROBED = (
 )
 
 
+_PROBE = select(*(exists().where(m.case_id.in_(bindparam("ids", expanding=True))) for m in _PROBED))
+
+
 def _empty(session: Any, case_ids: list[uuid.UUID]) -> frozenset[type]:
     """The probed models with no row of these cases."""
-    probe = select(*(exists().where(m.case_id.in_(case_ids)) for m in _PROBED))
-    found = session.execute(probe).one()
+    found = session.execute(_PROBE, {"ids": case_ids}).one()
     return frozenset(model for model, has in zip(_PROBED, found, strict=True) if not has)
 
 
