@@ -25,6 +25,7 @@ from casework import audit
 from casework.accounts.models import User
 from casework.audit import Tag
 from casework.cases import filetypes
+from casework.cases import rows as case_rows
 from casework.cases.models import Attachment, Case
 from casework.cases.service import _text
 from casework.crypto import files
@@ -242,6 +243,8 @@ def type_label(content_type: str) -> str:
 
 def list_attachments(case: Case) -> list[Listed]:
     """The case's attachments, newest first (the caller has already been allowed to read the case)."""
+    if case_rows.none_of(Attachment, case.id):
+        return []
     rows = db.session.scalars(
         select(Attachment)
         .where(Attachment.case_id == case.id)

@@ -20,6 +20,7 @@ from sqlalchemy import exists, select
 from casework import audit
 from casework.accounts.models import User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases import vocab
 from casework.cases.models import Case, Consent, LegalBasis, Person
 from casework.cases.people import CHILD_UNDER, age_on, local_date
@@ -348,18 +349,26 @@ class ConsentSection:
 def section(actor: User, case: Case) -> ConsentSection:
     """The case file's consent section: active and withdrawn consents, legal bases."""
     require(actor, Permission.CASE_READ, case)
-    consents = list(
-        db.session.scalars(
-            select(Consent)
-            .where(Consent.case_id == case.id)
-            .order_by(Consent.given_at.desc(), Consent.id)
+    consents = (
+        []
+        if case_rows.none_of(Consent, case.id)
+        else list(
+            db.session.scalars(
+                select(Consent)
+                .where(Consent.case_id == case.id)
+                .order_by(Consent.given_at.desc(), Consent.id)
+            )
         )
     )
-    bases = list(
-        db.session.scalars(
-            select(LegalBasis)
-            .where(LegalBasis.case_id == case.id)
-            .order_by(LegalBasis.recorded_at.desc(), LegalBasis.id)
+    bases = (
+        []
+        if case_rows.none_of(LegalBasis, case.id)
+        else list(
+            db.session.scalars(
+                select(LegalBasis)
+                .where(LegalBasis.case_id == case.id)
+                .order_by(LegalBasis.recorded_at.desc(), LegalBasis.id)
+            )
         )
     )
     ids = {c.recorded_by_id for c in consents} | {b.recorded_by_id for b in bases}

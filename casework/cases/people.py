@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from casework import audit
 from casework.accounts.models import User
 from casework.audit import Tag
+from casework.cases import rows as case_rows
 from casework.cases import vocab
 from casework.cases.models import Case, Person, Relationship
 from casework.cases.service import check_version
@@ -374,8 +375,12 @@ def cards(actor: User, case: Case, *, people: list[Person] | None = None) -> lis
         people = people_of(case)
     by_id = {p.id: p for p in people}
     links: dict[uuid.UUID, list[Link]] = {p.id: [] for p in people}
-    rows = db.session.scalars(
-        select(Relationship).where(Relationship.case_id == case.id).order_by(Relationship.id)
+    rows = (
+        []
+        if case_rows.none_of(Relationship, case.id)
+        else db.session.scalars(
+            select(Relationship).where(Relationship.case_id == case.id).order_by(Relationship.id)
+        )
     )
     for rel in rows:
         person, other = by_id.get(rel.person_id), by_id.get(rel.other_id)

@@ -25,15 +25,48 @@ def people(case: Case) -> list[Person]:
     return people_service.people_of(case)
 
 
+def _section_models() -> tuple[type, ...]:
+    """The kinds of record the file's sections read by case (probed first: rows.probe)."""
+    from casework.cases.models import (
+        Action,
+        Assessment,
+        Attachment,
+        Consent,
+        FollowUp,
+        LegalBasis,
+        Relationship,
+        Support,
+    )
+    from casework.cases.workflow.models import (
+        ActionRequest,
+        ClosureRequest,
+        Escalation,
+        QuickReport,
+        Transition,
+    )
+    from casework.referrals.models import Referral
+    from casework.retention.models import LegalHold
+
+    return (Action, Assessment, Attachment, Consent, FollowUp, LegalBasis, Relationship, Support,
+            ActionRequest, ClosureRequest, Escalation, QuickReport, Transition, Referral, LegalHold)  # fmt: skip
+
+
 def for_file(actor: User, case: Case) -> dict[str, Any]:
+    # Which sections have anything at all, in one query: the empty ones read nothing more.
+    case_rows.probe(case.id, _section_models())
     # The people are read once, for every section that shows or checks them.
     everyone = people(case)
     sections: dict[str, Any] = {"people": everyone, "includes": [], "nav": []}
     # A legal hold keeps the file past its retention period: the file says so, not its reason.
     from casework.cases.support import local_today
     from casework.retention import service as retention
+    from casework.retention.models import LegalHold
 
-    sections["hold"] = retention.active_holds([case.id], local_today()).get(case.id)
+    sections["hold"] = (
+        None
+        if case_rows.none_of(LegalHold, case.id)
+        else retention.active_holds([case.id], local_today()).get(case.id)
+    )
     # Possible repeat victim: inserted first, so the warning comes before the other sections.
     victims = [p for p in everyone if p.role == "victim"]
     sections["repeat"] = search.repeat_matches(actor, case, victims=victims)
@@ -83,13 +116,17 @@ def for_file(actor: User, case: Case) -> dict[str, Any]:
 def workflow(actor: User, case: Case) -> dict[str, Any]:
     """Status, deadlines and the workflow records of the case, with the steps the actor may take."""
     from casework.cases.workflow import forms, requests, service, timers
-    from casework.cases.workflow.models import QuickReport, Transition
+    from casework.cases.workflow.models import ClosureRequest, Escalation, QuickReport, Transition
     from casework.policy import Permission, can
 
     reports = sorted(case_rows.of_case(QuickReport, case.id), key=lambda r: r.number)
-    history = list(
-        db.session.scalars(
-            select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
+    history = (
+        []
+        if case_rows.none_of(Transition, case.id)
+        else list(
+            db.session.scalars(
+                select(Transition).where(Transition.case_id == case.id).order_by(Transition.at)
+            )
         )
     )
     asked = requests.of_case(case)
@@ -103,8 +140,12 @@ def workflow(actor: User, case: Case) -> dict[str, Any]:
         "answerable": {r.id for r in asked if can(actor, Permission.ACTION_REQUEST_ANSWER, r)},
         "quick_reports": reports,
         "quick_report_required": service.quick_report_required(case),
-        "escalation": service.pending_escalation(case),
-        "closure": service.pending_closure(case),
+        "escalation": (
+            None if case_rows.none_of(Escalation, case.id) else service.pending_escalation(case)
+        ),
+        "closure": (
+            None if case_rows.none_of(ClosureRequest, case.id) else service.pending_closure(case)
+        ),
         "history": history,
         "can_edit": can(actor, Permission.CASE_EDIT, case),
         "can_reopen": can(actor, Permission.CASE_REOPEN, case),

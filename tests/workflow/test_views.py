@@ -161,3 +161,53 @@ def test_deadlines_check_warns_until_the_years_public_holidays_are_configured(ap
     quiet = runner.invoke(args=["deadlines", "check"])
     # The holidays changed, so the deadlines were computed again; no warning is left.
     assert quiet.exit_code == 0 and str(year) not in quiet.stderr
+
+
+def test_the_file_shows_each_workflow_record_the_case_has(app, org, browser):  # type: ignore[no-untyped-def]
+    """The file asks once which kinds of record a case has: each one it has is still shown."""
+    from casework.cases.workflow import service as wf
+
+    officer = org["officer_c1"]
+    escalated, closing = _serious(org), _serious(org)
+    wf.send_quick_report(officer, escalated, "Injured; police informed.")
+    wf.request_escalation(officer, escalated, "Perpetrator is a commune official")
+    wf.request_closure(officer, closing, "resolved", "Safe with her mother")
+    db.session.commit()
+    _sign_in(browser, "officer.c1")
+    page = browser.get(f"/cases/{escalated.id}").get_data(as_text=True)
+    assert "Version 1," in page and "waiting for an answer" in page
+    assert "Status history" in page and "waiting for a decision" not in page
+    page = browser.get(f"/cases/{closing.id}").get_data(as_text=True)
+    assert "waiting for a decision from a higher level" in page
+    assert "Version 1," not in page and "waiting for an answer" not in page
+
+
+def test_a_new_cases_file_reads_no_table_it_has_no_row_in(app, org, browser):  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    from casework.cases.sections import _section_models
+
+    case = open_case(org["officer_c1"])
+    _sign_in(browser, "officer.c1")
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert case.code in page and CANARY in page
+    # The policy may look for a pending escalation (it lets the unit above read the file); no
+    # section reads a table the probe found empty.
+    reads = [s for s in statements if s.startswith("SELECT") and not s.startswith("SELECT EXISTS")]
+    for model in _section_models():
+        table = model.__tablename__
+        found = [
+            s
+            for s in reads
+            if f" FROM {table} " in f"{s} " and not s.startswith(f"SELECT {table}.from_unit_id")
+        ]
+        assert not found, found
