@@ -134,6 +134,56 @@ def test_a_long_board_shows_the_most_urgent_items_and_says_how_many_there_are(
     # Each case has one overdue item (the commune chair's 1-hour deadline): the older one shows.
     assert older.code in board and newer.code not in board
     assert "The 1 most urgent of 2 items are shown." in board
+    # The next page: the other one, and no page after it.
+    link = board.split('<p class="pager"><a href="')[1].split('"')[0].replace("&amp;", "&")
+    assert older.code not in link and CANARY not in link
+    later = browser.get(link).get_data(as_text=True)
+    assert newer.code in later and older.code not in later
+    assert "Less urgent deadlines, in order (2 items in all)." in later
+    assert 'class="pager"' not in later
+
+
+def test_the_board_pages_through_deadlines_due_at_the_same_moment_each_once(
+    app, org, browser, monkeypatch
+):
+    """Follow-ups of one case due at the same minute: pages in the board's order (due, case,
+    kind, subject) show each exactly once."""
+    from casework.cases import support
+    from casework.cases.workflow import views
+
+    officer = org["officer_c1"]
+    case = open_case(
+        officer, types=["domestic_violence"], received_at=utcnow() - timedelta(minutes=20)
+    )
+    due = (utcnow() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    follow_ups = {str(support.schedule_follow_up(officer, case, due_at=due).id) for _ in range(3)}
+    db.session.commit()
+    monkeypatch.setattr(views, "BOARD_SHOWN", 1)
+    _sign_in(browser, "officer.c1")
+    seen, url = [], "/deadlines"
+    for _ in range(10):
+        page = browser.get(url).get_data(as_text=True)
+        listed = page.split('class="case-list deadlines"')[1].split("</ul>")[0]
+        assert listed.count("<li") == 1, listed
+        seen.append("Follow-up contact" in listed)
+        if 'class="pager"' not in page:
+            break
+        url = page.split('<p class="pager"><a href="')[1].split('"')[0].replace("&amp;", "&")
+        assert any(f"_{f}_follow_up" in url for f in follow_ups) or "notify_commune_chair" in url
+    # The chair's deadline (within the hour), then the three follow-ups, then nothing more.
+    assert seen == [False, True, True, True]
+
+
+def test_a_board_page_asked_with_a_malformed_cursor_is_refused(app, org, browser):
+    _sign_in(browser, "officer.c1")
+    for after in (
+        "yesterday_00000000-0000-0000-0000-000000000000__follow_up",
+        "2026-12-01T10:00:00+00:00_not-an-id__follow_up",
+        "2026-12-01T10:00:00+00:00_00000000-0000-0000-0000-000000000000__no_such_kind",
+        "2026-12-01T10:00:00_00000000-0000-0000-0000-000000000000__follow_up",
+        "2026-12-01T10:00:00+00:00",
+    ):
+        assert browser.get(f"/deadlines?after={after}").status_code == 400, after
 
 
 def test_deadlines_check_command_notifies_once(app, org):

@@ -339,17 +339,28 @@ class Board:
     items: list[tuple[Case, Deadline]]
     total: int
     more: bool = False
+    # Where the next page starts (None: nothing after these), and whether this is a later page.
+    next_after: Cursor | None = None
+    later: bool = False
+
+
+Cursor = tuple[datetime, uuid.UUID, str, str]  # (due, case, kind, subject) of the last item shown
 
 
 def pending_items(
-    branches: list[Any], until: datetime, limit: int | None = None, since: datetime | None = None
+    branches: list[Any],
+    until: datetime,
+    limit: int | None = None,
+    since: datetime | None = None,
+    after: Cursor | None = None,
 ) -> tuple[list[tuple[Case, Deadline]], int]:
     """The unmet deadlines due by `until` (overdue ones included) of the cases the policy's
     branches grant (scopes.pending_deadline_branches), earliest first, at most `limit`; and how
     many there are, counted up to COUNT_MAX + 1 (shown_count writes it). `since`: only those not
-    due before it. Each branch reads its own index range, most
-    urgent first, from the stored pending deadlines."""
-    from sqlalchemy import literal, type_coerce, union, union_all
+    due before it. `after`: only those that come after this item in the board's order (the
+    count is still of them all). Each branch reads its own index range, most urgent first, from
+    the stored pending deadlines."""
+    from sqlalchemy import and_, literal, or_, type_coerce, union, union_all
     from sqlalchemy.types import NullType
 
     from casework.cases.workflow import pending
@@ -376,11 +387,27 @@ def pending_items(
         total = COUNT_MAX + 1
     if limit == 0:
         return [], total
+    if after is not None:
+        d, c, k, s = after
+        P = PendingDeadline
+        beyond = or_(
+            P.due_at > d,
+            and_(
+                P.due_at == d,
+                or_(
+                    P.case_id > c,
+                    and_(P.case_id == c, or_(P.kind > k, and_(P.kind == k, P.subject > s))),
+                ),
+            ),
+        )
+        due = [b.where(P.due_at >= d, beyond) for b in due]
     cols = (*key, PendingDeadline.due_at)
-    order = (PendingDeadline.due_at, PendingDeadline.case_id, PendingDeadline.kind)
+    order = (*(PendingDeadline.due_at, PendingDeadline.case_id), *key[1:])
     firsts = [b.with_only_columns(*cols).order_by(*order).limit(limit).subquery() for b in due]
     merged = union(*(select(f) for f in firsts)).subquery()
-    stmt = select(merged).order_by(merged.c.due_at, merged.c.case_id, merged.c.kind)
+    stmt = select(merged).order_by(
+        merged.c.due_at, merged.c.case_id, merged.c.kind, merged.c.subject
+    )
     rows = db.session.execute(stmt.limit(limit)).all()
     wanted = {r.case_id for r in rows}
     found = select(Case).where(Case.id.in_(wanted)).options(joinedload(Case.handling_unit))
@@ -427,24 +454,35 @@ def shown_count(n: int) -> int | str:
     return f"{COUNT_MAX}+" if n > COUNT_MAX else n
 
 
-def board(user: User, limit: int | None = None) -> Board:
+def board(user: User, limit: int | None = None, after: Cursor | None = None) -> Board:
     """The deadlines board: unmet deadlines overdue or due within a day, of the unit's cases; for
     reviewers, of the whole subtree (the web page and the API both show this). Every case counts,
-    however many: the deadlines are read from the stored pending deadlines by index."""
+    however many: the deadlines are read from the stored pending deadlines by index. A page shows
+    at most `limit` of them, from `after` on (the page before's next_after); the data-subject
+    requests' deadlines, few, are all on the first page."""
     from casework.dataprotection import service as data_requests
     from casework.policy import Permission, require
     from casework.policy.scopes import pending_deadline_branches
 
     require(user, Permission.CASE_READ)
-    items, total = pending_items(pending_deadline_branches(user), utcnow() + BOARD_HORIZON, limit)
+    wanted = None if limit is None else limit + 1  # one more tells whether a page follows
+    items, total = pending_items(
+        pending_deadline_branches(user), utcnow() + BOARD_HORIZON, wanted, after=after
+    )
+    next_after = None
+    if limit is not None and len(items) > limit:
+        items = items[:limit]
+        case, last = items[-1]
+        next_after = (last.due_at, case.id, last.kind, last.subject)
     # Data-subject requests run on closed cases too (erasure is often asked after closure).
-    asked = data_requests.deadline_items(user)
-    items = sorted(items + asked, key=lambda pair: pair[1].due_at)
+    asked = [] if after is not None else data_requests.deadline_items(user)
     more = total > COUNT_MAX
     return Board(
-        items[:limit] if limit is not None else items,
+        sorted(items + asked, key=lambda pair: pair[1].due_at),
         COUNT_MAX if more else total + len(asked),
         more=more,
+        next_after=next_after,
+        later=after is not None,
     )
 
 

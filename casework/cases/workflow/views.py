@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,7 +30,31 @@ from casework.errors import DomainError
 from casework.extensions import db
 from casework.policy import NotPermitted, Permission, can, require
 
-BOARD_SHOWN = 200  # rows of the deadlines board page
+BOARD_SHOWN = 50  # rows of a deadlines board page (the most urgent first; later pages follow)
+
+
+def _board_cursor(after: str | None) -> timers.Cursor | None:
+    """`after` is "<due ISO>_<case id>_<subject>_<kind>" of the last item of the page before: ids
+    and a deadline's kind, no personal data. Anything else is refused (400)."""
+    if not after:
+        return None
+    parts = after.split("_", 3)
+    if len(parts) != 4 or not parts[3] or parts[3] not in timers.LABELS:
+        abort(400)
+    try:
+        due = datetime.fromisoformat(parts[0])
+        case_id = uuid.UUID(parts[1])
+    except ValueError:
+        abort(400)
+    if due.tzinfo is None:
+        abort(400)
+    return due, case_id, parts[3], parts[2]
+
+
+def board_cursor_text(cursor: timers.Cursor) -> str:
+    due, case_id, kind, subject = cursor
+    return f"{due.isoformat()}_{case_id}_{subject}_{kind}"
+
 
 NOTIFICATION_TEXT = {
     "quick_report": _l("Quick report received: case %(code)s"),
@@ -338,14 +363,20 @@ def board():  # type: ignore[no-untyped-def]
     user = me()
     if not (can(user, Permission.CASE_READ) or can(user, Permission.BREACH_MANAGE)):
         raise NotPermitted(Permission.CASE_READ)
-    # The most urgent first; a page of thousands helps no one and is slow on a phone.
+    # The most urgent first, a page at a time: a page of thousands helps no one and is slow on a
+    # phone.
+    after = _board_cursor(request.args.get("after"))
     shown = (
-        timers.board(user, BOARD_SHOWN) if can(user, Permission.CASE_READ) else timers.Board([], 0)
+        timers.board(user, BOARD_SHOWN, after)
+        if can(user, Permission.CASE_READ)
+        else timers.Board([], 0)
     )
     return render_template(
         "workflow/board.html",
         items=shown.items,
         total=shown.total,
         more=shown.more,
+        later=shown.later,
+        next_after=board_cursor_text(shown.next_after) if shown.next_after else None,
         breaches=breaches.deadline_items(user),
     )
