@@ -79,6 +79,11 @@ SCHEMAS["Report"] = _obj(
         "threshold": {**INT, "description": "Counts from 1 to threshold - 1 are hidden."},
         "generated_at": MOMENT,
         "as_of": {**NMOMENT, "description": "When the figures come from the monthly summary."},
+        "previous_as_of": {
+            **NMOMENT,
+            "description": "When only the previous period's figures come from the monthly "
+            "summary (this period's are live).",
+        },
         "total": _ref("ReportPair"),
         "tables": {"type": "array", "items": _ref("ReportTable")},
     }
@@ -137,6 +142,7 @@ def report(r: Report) -> dict[str, Any]:
         "threshold": r.threshold,
         "generated_at": _when(r.generated_at),
         "as_of": _when(r.as_of),
+        "previous_as_of": _when(r.previous_as_of),
         "total": {
             "current": _total(r.total_current, r.threshold),
             "previous": _total(r.total_previous, r.threshold),

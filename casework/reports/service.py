@@ -44,6 +44,8 @@ class Report:
     generated_at: datetime
     # Set when the figures come from the monthly summary: the time they are as of.
     as_of: datetime | None = None
+    # Set when only the previous period's figures come from the summary (this one is live).
+    previous_as_of: datetime | None = None
 
 
 class Window:
@@ -66,6 +68,22 @@ class Window:
 
     def flag_days(self, column: Any) -> Any:
         return case((column >= self.period.start, literal("c")), else_=literal("p")).label("flag")
+
+
+class CurrentWindow(Window):
+    """The report's own period only (the previous one comes from the monthly summary)."""
+
+    def within(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.start, column < self.end)
+
+    def flag(self, column: Any) -> Any:
+        return literal("c").label("flag")
+
+    def within_days(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.period.start, column <= self.period.end)
+
+    def flag_days(self, column: Any) -> Any:
+        return literal("c").label("flag")
 
 
 class Scope:
@@ -104,8 +122,19 @@ def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Repor
     authorise(user, unit)
     window = Window(period)
     from_summary = summary.counts_for(unit, period, grouping)
+    previous_as_of = None
     if from_summary is not None:
         raw, as_of = from_summary
+    elif (earlier := summary.counts_for(unit, period, grouping, previous_only=True)) is not None:
+        # A period still running: its own figures live, the period before from the summary
+        # (half the rows to count, and those of the busier, finished period).
+        counted = figures.raw_counts(Scope(unit, grouping), CurrentWindow(period))
+        before, previous_as_of = earlier
+        raw = {
+            name: {**counted.get(name, {}), **before.get(name, {})}
+            for name in counted.keys() | before.keys()
+        }
+        as_of = None
     else:
         raw, as_of = figures.raw_counts(Scope(unit, grouping), window), None
     tables, totals = layout.build_tables(unit, raw)
@@ -124,6 +153,7 @@ def build_report(user: User, unit: Unit, period: Period, grouping: str) -> Repor
         threshold=threshold,
         generated_at=utcnow(),
         as_of=as_of,
+        previous_as_of=previous_as_of,
     )
 
 

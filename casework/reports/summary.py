@@ -117,22 +117,29 @@ def last_refresh() -> datetime | None:
 
 
 def counts_for(
-    unit: Unit, period: Period, grouping: str
+    unit: Unit, period: Period, grouping: str, *, previous_only: bool = False
 ) -> tuple[dict[str, figures.Counts], datetime] | None:
     """The report's counts from the summary, with the time they are as of; None when the summary
     cannot answer (a range, grouping under successors, a unit below a province, a period not yet
-    over at the last refresh): the report is then computed live."""
+    over at the last refresh): the report is then computed live. `previous_only`: the counts of
+    the period before only (the report's "previous" column), for a period still running."""
     if grouping != "recorded" or period.kind == "range":
         return None
     root = _root()
     if root is None or (unit.id != root.id and unit.parent_id != root.id):
         return None
     as_of = last_refresh()
-    if as_of is None or as_of.astimezone(report_tz()).date() <= period.end:
+    needed = period.previous() if previous_only else period
+    if as_of is None or as_of.astimezone(report_tz()).date() <= needed.end:
         return None
-    current, previous = _months(period), _months(period.previous())
+    current = [] if previous_only else _months(period)
+    previous = _months(period.previous())
     month = ReportMonthStat.month
-    bucket = case((month.in_(current), literal("c")), else_=literal("p"))
+    bucket = (
+        literal("p")
+        if previous_only
+        else case((month.in_(current), literal("c")), else_=literal("p"))
+    )
     where = [month.in_(current + previous)]
     if unit.id != root.id:
         where += [ReportMonthStat.unit_id == unit.id, ReportMonthStat.scope == "subtree"]

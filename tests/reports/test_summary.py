@@ -63,3 +63,41 @@ def test_reorganised_units_in_the_summary_count_as_recorded(merged):  # type: ig
     report = service.build_report(merged["reviewer_hy"], merged["HY"], february, "recorded")
     assert report.as_of is not None
     assert _shown(report) == _live(merged["HY"], february)
+
+
+def test_a_running_period_counts_itself_live_and_takes_the_one_before_from_the_summary(spring):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A report of this month: the same figures as a wholly live one, with the previous month
+    read from the summary; a case recorded after the refresh counts at once."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from casework.db import utcnow
+    from casework.reports.periods import report_tz
+    from tests.cases.conftest import open_case
+
+    org = spring
+    today = local_today()
+    now = Period.calendar("month", today.year, today.month)
+    # Cases of this month and of the month before, recorded before the summary's refresh.
+    last_month = datetime.combine(now.start - timedelta(days=3), time(5), tzinfo=UTC)
+    # Within this month however early in it the test runs (the month starts at local midnight).
+    month_start = datetime.combine(now.start, time(0), tzinfo=report_tz()).astimezone(UTC)
+    this_month = max(month_start, utcnow() - timedelta(minutes=30))
+    for received in (this_month, last_month):
+        open_case(org["officer_c1"], received_at=received)
+    summary.refresh()
+    db.session.commit()
+    report = service.build_report(org["reviewer_hy"], org["HY"], now, "recorded")
+    assert report.as_of is None and report.previous_as_of is not None
+    assert _shown(report) == _live(org["HY"], now)
+    assert report.total_previous >= 1 and report.total_current >= 1
+
+    before = report.total_current
+    open_case(org["officer_c1"], received_at=this_month)
+    db.session.commit()
+    report = service.build_report(org["reviewer_hy"], org["HY"], now, "recorded")
+    assert report.total_current == before + 1
+    assert _shown(report) == _live(org["HY"], now)
+    # Where the summary cannot answer for the month before either, all is live.
+    assert (
+        service.build_report(org["reviewer_d1"], org["D1"], now, "recorded").previous_as_of is None
+    )

@@ -159,3 +159,19 @@ def test_a_unit_name_that_looks_like_a_formula_is_quoted_in_the_csv(app, org, br
     )
     text = response.get_data().decode("utf-8-sig")
     assert "'=HYPERLINK" in text and '\n"=HYPERLINK' not in text and "\n=HYPERLINK" not in text
+
+
+def test_the_page_says_which_figures_are_live_and_which_from_the_summary(app, org, browser):  # type: ignore[no-untyped-def]
+    from casework.cases.support import local_today
+    from casework.reports import summary
+
+    summary.refresh()
+    db.session.commit()
+    today = local_today()
+    _sign_in(browser, "reviewer.hy")
+    page = browser.get(_query(year=str(today.year), month=str(today.month))).get_data(as_text=True)
+    assert (
+        "This period's figures are live; the previous period's are from the monthly summary" in page
+    )
+    page = browser.get(_query()).get_data(as_text=True)  # April: over, all from the summary
+    assert "Figures from the monthly summary, as of" in page and "are live" not in page
