@@ -9,8 +9,10 @@ effect, and what happens to its user accounts:
 
 For each line: the old unit's open cases move to the successor (owning and handling unit alike,
 each with an audited event), its closed cases keep their original unit for history and reports,
-its active units below move under the successor, its accounts are moved or deactivated, and the
-unit is retired with the successor named (accounts.units.retire_unit). The whole file is checked
+its active units below move under the successor, its accounts are moved or deactivated, what
+waits on it (pending escalations and closure requests, open requests to act, the quick reports in
+its inbox) goes to the successor, and the unit is retired with the successor named
+(accounts.units.retire_unit). The whole file is checked
 before anything changes, and nothing changes unless every line is valid. A dry run computes the
 same plan and changes nothing; the real run carries out exactly that plan.
 """
@@ -30,6 +32,7 @@ from casework.accounts import units as unit_service
 from casework.accounts import users as user_service
 from casework.accounts.models import Unit, User
 from casework.audit import Tag
+from casework.db import utcnow
 from casework.extensions import db
 
 HEADER = ["old_code", "new_code", "effective_date", "users"]
@@ -261,6 +264,98 @@ def _move_cases(m: Mapping) -> int:
     return moved
 
 
+def _reroute(m: Mapping) -> int:
+    """What waits for an answer from the old unit, or from above on its behalf, goes to the
+    successor: pending escalations and closure requests, open requests to act, quick reports in
+    its inbox. One that would now go from the successor to itself (the old unit escalated to, or
+    was asked to act by, the unit that succeeds it) has nothing left to ask and is withdrawn.
+    Returns how many records changed; each change is audited."""
+    from casework.cases.workflow.models import (
+        ActionRequest,
+        ClosureRequest,
+        Escalation,
+        QuickReportDelivery,
+    )
+
+    changed = 0
+    waiting = [
+        *db.session.scalars(
+            select(Escalation)
+            .where(
+                Escalation.status == "pending",
+                (Escalation.from_unit_id == m.old.id) | (Escalation.to_unit_id == m.old.id),
+            )
+            .order_by(Escalation.requested_at, Escalation.id)
+        ),
+        *db.session.scalars(
+            select(ActionRequest)
+            .where(
+                ActionRequest.status == "open",
+                (ActionRequest.from_unit_id == m.old.id) | (ActionRequest.to_unit_id == m.old.id),
+            )
+            .order_by(ActionRequest.asked_at, ActionRequest.id)
+        ),
+    ]
+    for item in waiting:
+        if item.from_unit_id == m.old.id:
+            item.from_unit_id = m.new.id
+        if item.to_unit_id == m.old.id:
+            item.to_unit_id = m.new.id
+        withdrawn = item.from_unit_id == item.to_unit_id
+        if withdrawn:  # the row keeps its units (they must differ); only its status ends it
+            db.session.expire(item, ["from_unit_id", "to_unit_id"])
+            item.status = "withdrawn"
+            item.answered_at = utcnow()
+        db.session.flush()
+        audit.record(
+            None,
+            Tag.CASE_UNIT_SUCCESSION,
+            item,
+            case_id=str(item.case_id),
+            from_unit_id=m.old.id,
+            to_unit_id=m.new.id,
+            withdrawn=withdrawn,
+        )
+        changed += 1
+    for request in db.session.scalars(
+        select(ClosureRequest)
+        .where(ClosureRequest.status == "pending", ClosureRequest.handling_unit_id == m.old.id)
+        .order_by(ClosureRequest.requested_at, ClosureRequest.id)
+    ):
+        request.handling_unit_id = m.new.id
+        db.session.flush()
+        audit.record(
+            None,
+            Tag.CASE_UNIT_SUCCESSION,
+            request,
+            case_id=str(request.case_id),
+            from_unit_id=m.old.id,
+            to_unit_id=m.new.id,
+        )
+        changed += 1
+    # The old unit's inbox: each quick report it received reaches the successor too (the old
+    # delivery stays, as history of where the report went).
+    held = select(QuickReportDelivery.report_id).where(QuickReportDelivery.unit_id == m.new.id)
+    for delivery in db.session.scalars(
+        select(QuickReportDelivery)
+        .where(QuickReportDelivery.unit_id == m.old.id, QuickReportDelivery.report_id.not_in(held))
+        .order_by(QuickReportDelivery.delivered_at, QuickReportDelivery.id)
+    ).all():
+        copy = QuickReportDelivery(report_id=delivery.report_id, unit_id=m.new.id)
+        db.session.add(copy)
+        db.session.flush()
+        audit.record(
+            None,
+            Tag.CASE_UNIT_SUCCESSION,
+            copy,
+            report_id=str(delivery.report_id),
+            from_unit_id=m.old.id,
+            to_unit_id=m.new.id,
+        )
+        changed += 1
+    return changed
+
+
 def _move_users(m: Mapping) -> int:
     done = 0
     for user in db.session.scalars(
@@ -287,6 +382,7 @@ def apply(text: str) -> Plan:
             unit_service.move_unit(None, child, m.new)
         moved_users = _move_users(m)
         moved_cases = _move_cases(m)
+        rerouted = _reroute(m)
         # Counted in the same transaction a moment earlier: a difference is a concurrent change.
         if (moved_users, moved_cases) != (step.users, step.open_cases):
             raise RuntimeError(f"{m.old.code} changed while being reorganised; nothing was saved")
@@ -301,6 +397,7 @@ def apply(text: str) -> Plan:
             closed_cases_kept=step.closed_cases,
             users=step.users,
             users_action=m.users,
+            waiting_rerouted=rerouted,
         )
     db.session.flush()
     return result

@@ -15,7 +15,7 @@ from casework.cases.models import Case
 from casework.cases.workflow import service as wf
 from casework.extensions import db
 from tests.cases.conftest import open_case, org  # noqa: F401 (fixture)
-from tests.conftest import get_user
+from tests.conftest import CANARY, get_user
 
 MAPPING = """old_code,new_code,effective_date,users
 D1,HY,2025-07-01,move
@@ -150,3 +150,52 @@ def test_a_bad_file_reports_every_line_and_changes_nothing(app, org, tmp_path): 
         assert "dòng 5: ngày hiệu lực ở tương lai" in result.output
         assert "lỗi; không có gì bị thay đổi" in result.output
         assert _state() == before
+
+
+def test_what_waits_on_a_merged_unit_reaches_its_successor(app, org, tmp_path):  # noqa: F811
+    """D1 merges into HY: what waited for D1's answer now waits for HY's, what D1 itself asked of
+    HY is withdrawn (HY now handles those cases), and D1's quick reports reach HY's inbox."""
+    from casework.cases.workflow.models import Escalation
+    from casework.policy import Permission, can
+    from tests.cases.conftest import classified_case
+
+    officer, reviewer_d1, reviewer_hy = org["officer_c1"], org["reviewer_d1"], org["reviewer_hy"]
+    waiting = classified_case(officer)  # C1 asks D1 to take it over
+    to_d1 = wf.request_escalation(officer, waiting, "The perpetrator is a commune official")
+    reported = classified_case(officer)  # its quick report goes to D1
+    report = wf.send_quick_report(officer, reported, "Injured; police informed.")
+    handed = classified_case(officer)  # D1 handles it and asks HY to take it over
+    wf.accept_escalation(reviewer_d1, wf.request_escalation(officer, handed, "Help"))
+    from_d1 = wf.request_escalation(reviewer_d1, handed, "Needs the province")
+    db.session.commit()
+    assert not can(reviewer_hy, Permission.ESCALATION_ANSWER, to_d1)
+    assert report not in wf.received_quick_reports(reviewer_hy)
+    path = tmp_path / "mapping.csv"
+    path.write_text("old_code,new_code,effective_date,users\nD1,HY,2025-07-01,move\n", "utf-8")
+
+    assert _run(app, path).exit_code == 0
+    db.session.expire_all()
+    hy = org["HY"]
+    to_d1, from_d1 = db.session.get(Escalation, to_d1.id), db.session.get(Escalation, from_d1.id)
+    assert (to_d1.status, to_d1.to_unit_id) == ("pending", hy.id)
+    assert can(reviewer_hy, Permission.ESCALATION_ANSWER, to_d1)
+    assert from_d1.status == "withdrawn" and from_d1.from_unit_id != from_d1.to_unit_id
+    assert wf.pending_escalation(db.session.get(Case, handed.id)) is None
+    assert report in wf.received_quick_reports(reviewer_hy)
+    rerouted = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.tag == "workflow:case:unit_succession",
+            AuditEvent.object_type != "case_file",
+        )
+    ).all()
+    assert sorted(e.object_type for e in rerouted) == [
+        "escalation",
+        "escalation",
+        "quick_report_delivery",
+    ]
+    assert CANARY not in " ".join(e.details for e in rerouted)
+
+    # HY answers the escalation that was waiting for D1.
+    wf.accept_escalation(reviewer_hy, to_d1)
+    db.session.commit()
+    assert db.session.get(Case, waiting.id).handling_unit_id == hy.id
