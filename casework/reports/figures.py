@@ -211,10 +211,15 @@ def services(scope: Scope, w: Window) -> Counts:
     return _run(scope.cases(stmt).group_by(flag, Support.service))
 
 
+# Made once: SQLAlchemy remembers how it adapts an alias's columns, so a new alias per report
+# would pay for that adaptation again each time.
+_LATER = aliased(Action)
+
+
 def _notification(
     scope: Scope, w: Window, kind: str, cases_of: Any, authorities: Iterable[str]
 ) -> Counts:
-    later = aliased(Action)
+    later = _LATER
     first = (
         select(func.min(Action.occurred_at))
         .where(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, case, literal, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, literal, select
 
 from casework import audit
 from casework.accounts.models import Unit, User
@@ -96,11 +96,14 @@ class Scope:
         # The ids as values, not a subquery: both databases then range-scan the owning unit's
         # index per unit instead of scanning every case of the period.
         self.ids = [] if self.everything else list(db.session.scalars(select(self.tree.c.id)))
+        # One parameter holding the list (expanded when the statement runs), not one bound
+        # literal per unit in each of the report's statements.
+        self._ids = bindparam("scope_ids", value=self.ids, expanding=True, unique=True)
 
     def cases(self, stmt: Select[Any]) -> Select[Any]:
         if self.everything:
             return stmt
-        return stmt.where(Case.owning_unit_id.in_(self.ids))
+        return stmt.where(Case.owning_unit_id.in_(self._ids))
 
 
 def authorise(user: User, unit: Unit) -> None:
