@@ -329,6 +329,8 @@ class Support(db.Model):
     """A service to a victim: who provides it, its status, dates and outcome."""
 
     __tablename__ = "support"
+    # Reports count the services delivered in a period from here, not from every case of the units.
+    __table_args__ = (Index("ix_support_ended_on", "ended_on"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
     case_id: Mapped[uuid.UUID] = mapped_column(

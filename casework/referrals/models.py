@@ -116,6 +116,8 @@ class Referral(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN {_in(REFERRAL_STATUSES)}", name="known_status"),
         Index("ix_referral_partner_status", "partner_id", "status"),
+        # Reports count a period's referrals from here, not from every case of the units.
+        Index("ix_referral_sent_at", "sent_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)

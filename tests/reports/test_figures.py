@@ -199,3 +199,56 @@ def test_work_done_on_cases_is_counted_in_the_period_it_happened(org):  # type: 
     assert _counts(report, "services") == {"counselling": (1, 0)}
     notify = {r.key: (r.current, r.previous) for r in _table(report, "deadlines").groups[0].rows}
     assert notify["late"] == (0, 1)  # counted with the month the case was received in
+
+
+@pytest.mark.sqlite_only  # the plan is SQLite's; PostgreSQL's planner weighs its own statistics
+def test_a_periods_escalations_referrals_and_services_are_found_by_their_time(spring):  # type: ignore[no-untyped-def]
+    """Not by walking every case of the report's units: a province has tens of thousands."""
+    from sqlalchemy import event, text
+
+    # Planner statistics of a national database (as the nightly ANALYZE leaves them): a million
+    # cases, about 300 to a unit, and some thousands of escalations, referrals and services.
+    db.session.execute(text("ANALYZE"))
+    db.session.execute(text("DELETE FROM sqlite_stat1"))
+    sizes = {"case_file": 1_000_000, "escalation": 20_000, "referral": 40_000, "support": 60_000}
+    per_value = {"owning_unit_id": 300, "handling_unit_id": 300, "assigned_to_id": 300,
+                 "severity": 250_000, "status": 150_000, "case_id": 2, "partner_id": 100,
+                 "from_unit_id": 20, "to_unit_id": 20}  # fmt: skip
+    for table, rows in sizes.items():
+        for index in db.session.execute(text(f"PRAGMA index_list('{table}')")).all():
+            columns = [c[2] for c in db.session.execute(text(f"PRAGMA index_info('{index[1]}')"))]
+            first = 1 if index[2] else per_value.get(columns[0], 2)  # unique, or a time: ~2
+            stat = " ".join([str(rows), str(first), *["1"] * (len(columns) - 1)])
+            db.session.execute(
+                text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"),
+                {"t": table, "i": index[1], "s": stat},
+            )
+    db.session.execute(text("ANALYZE sqlite_schema"))  # the statistics are read again
+    db.session.commit()
+
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        service.build_report(spring["reviewer_hy"], spring["HY"], APRIL, "recorded")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    expected = {
+        "escalation": "ix_escalation_requested_at",
+        "referral": "ix_referral_sent_at",
+        "support": "ix_support_ended_on",
+    }
+    seen = set()
+    for statement, parameters in sent:
+        flat = " ".join(statement.split())
+        table = next((t for t in expected if f" FROM {t} JOIN case_file " in flat), None)
+        if table is None:
+            continue
+        plan = [str(r[-1]) for r in cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+        assert plan[0].startswith(f"SEARCH {table} USING INDEX {expected[table]}"), plan
+        seen.add(table)
+    assert seen == set(expected)

@@ -102,6 +102,8 @@ class Escalation(db.Model):
         CheckConstraint("from_unit_id <> to_unit_id", name="moves"),
         # The lists of cases a lower unit handed up (policy.scopes.visible_cases).
         Index("ix_escalation_from_unit_status", "from_unit_id", "status"),
+        # Reports count a period's escalations from here, not from every case of the units.
+        Index("ix_escalation_requested_at", "requested_at"),
         # At most one open escalation per case: the database settles races.
         Index(
             "uq_escalation_one_pending",
