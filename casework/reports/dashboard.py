@@ -26,7 +26,7 @@ from casework.extensions import db
 from casework.policy import Permission, can
 from casework.policy.scopes import (
     pending_deadline_branches,
-    supervised_cases,
+    supervised_cases_counted,
     visible_referrals,
 )
 from casework.reports.periods import report_tz
@@ -66,7 +66,7 @@ def officer(user: User) -> Dashboard:
 
 
 def _subtree_cases(user: User) -> object:
-    return supervised_cases(user).where(Case.status != "closed").subquery()
+    return supervised_cases_counted(user).where(Case.status != "closed").subquery()
 
 
 def reviewer(user: User) -> Dashboard:

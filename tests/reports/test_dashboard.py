@@ -72,3 +72,39 @@ def test_partner_sees_her_referral_queue(app, org, partners, browser):  # type: 
 def test_admins_and_auditors_have_no_case_dashboard(app, org):  # type: ignore[no-untyped-def]
     assert dashboard.for_user(org["admin"]) is None
     assert dashboard.for_user(org["auditor"]) is None
+
+
+def test_the_dashboards_count_covers_exactly_the_supervised_cases(app, org):  # type: ignore[no-untyped-def]
+    """One statement for counting, the policy's branches for lists: the same cases either way,
+    recusals left out, other subtrees never in."""
+    from casework.cases import service as cases
+    from casework.cases.models import Case
+    from casework.cases.workflow import service as wf
+    from casework.policy.scopes import supervised_cases, supervised_cases_counted
+    from tests.cases.conftest import classified_case, open_case
+
+    at_c1, at_c2 = classified_case(org["officer_c1"]), open_case(org["officer_c2"])
+    recused = open_case(org["officer_c1"])
+    from tests.conftest import make_user
+
+    cases.recuse(make_user("reviewer.c1", "reviewer", org["C1"]), recused, org["reviewer_hy"])
+    # Handled by D1 now, still owned by C1.
+    wf.accept_escalation(
+        org["reviewer_d1"], wf.request_escalation(org["officer_c1"], at_c1, "Help")
+    )
+    db.session.commit()
+    for user in (org["reviewer_hy"], org["reviewer_d1"], org["reviewer_d2"], org["officer_c1"]):
+        listed = set(db.session.scalars(supervised_cases(user).with_only_columns(Case.id)))
+        counted = set(db.session.scalars(supervised_cases_counted(user).with_only_columns(Case.id)))
+        assert counted == listed, user.username
+    hy = set(
+        db.session.scalars(supervised_cases_counted(org["reviewer_hy"]).with_only_columns(Case.id))
+    )
+    assert {at_c1.id, at_c2.id} <= hy and recused.id not in hy
+    d2 = set(
+        db.session.scalars(supervised_cases_counted(org["reviewer_d2"]).with_only_columns(Case.id))
+    )
+    assert at_c1.id not in d2 and recused.id not in d2
+    assert not set(
+        db.session.scalars(supervised_cases_counted(org["officer_c1"]).with_only_columns(Case.id))
+    )
