@@ -277,7 +277,6 @@ def _reroute(m: Mapping) -> int:
         QuickReportDelivery,
     )
 
-    changed = 0
     waiting = [
         *db.session.scalars(
             select(Escalation)
@@ -306,54 +305,41 @@ def _reroute(m: Mapping) -> int:
             db.session.expire(item, ["from_unit_id", "to_unit_id"])
             item.status = "withdrawn"
             item.answered_at = utcnow()
-        db.session.flush()
-        audit.record(
-            None,
-            Tag.CASE_UNIT_SUCCESSION,
-            item,
-            case_id=str(item.case_id),
-            from_unit_id=m.old.id,
-            to_unit_id=m.new.id,
-            withdrawn=withdrawn,
-        )
-        changed += 1
-    for request in db.session.scalars(
+        _succession(m, item, case_id=str(item.case_id), withdrawn=withdrawn)
+    closures = db.session.scalars(
         select(ClosureRequest)
         .where(ClosureRequest.status == "pending", ClosureRequest.handling_unit_id == m.old.id)
         .order_by(ClosureRequest.requested_at, ClosureRequest.id)
-    ):
+    ).all()
+    for request in closures:
         request.handling_unit_id = m.new.id
-        db.session.flush()
-        audit.record(
-            None,
-            Tag.CASE_UNIT_SUCCESSION,
-            request,
-            case_id=str(request.case_id),
-            from_unit_id=m.old.id,
-            to_unit_id=m.new.id,
-        )
-        changed += 1
+        _succession(m, request, case_id=str(request.case_id))
     # The old unit's inbox: each quick report it received reaches the successor too (the old
     # delivery stays, as history of where the report went).
     held = select(QuickReportDelivery.report_id).where(QuickReportDelivery.unit_id == m.new.id)
-    for delivery in db.session.scalars(
+    deliveries = db.session.scalars(
         select(QuickReportDelivery)
         .where(QuickReportDelivery.unit_id == m.old.id, QuickReportDelivery.report_id.not_in(held))
         .order_by(QuickReportDelivery.delivered_at, QuickReportDelivery.id)
-    ).all():
+    ).all()
+    for delivery in deliveries:
         copy = QuickReportDelivery(report_id=delivery.report_id, unit_id=m.new.id)
         db.session.add(copy)
-        db.session.flush()
-        audit.record(
-            None,
-            Tag.CASE_UNIT_SUCCESSION,
-            copy,
-            report_id=str(delivery.report_id),
-            from_unit_id=m.old.id,
-            to_unit_id=m.new.id,
-        )
-        changed += 1
-    return changed
+        _succession(m, copy, report_id=str(delivery.report_id))
+    return len(waiting) + len(closures) + len(deliveries)
+
+
+def _succession(m: Mapping, record: object, **details: object) -> None:
+    """Save one re-routed record and audit it (ids only)."""
+    db.session.flush()
+    audit.record(
+        None,
+        Tag.CASE_UNIT_SUCCESSION,
+        record,
+        from_unit_id=m.old.id,
+        to_unit_id=m.new.id,
+        **details,
+    )
 
 
 def _move_users(m: Mapping) -> int:
