@@ -349,7 +349,12 @@ def test_admin_creates_a_user_and_cannot_open_a_case(pages: Pages, demo: Demo) -
     pages.check("refused")
 
 
-def test_officer_sees_her_units_cases_and_what_is_due(pages: Pages, demo: Demo) -> None:
+def test_officer_sees_her_units_cases_and_what_is_due(
+    pages: Pages, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework.cases.workflow import views
+
+    monkeypatch.setattr(views, "BOARD_SHOWN", 2)  # the demo's few deadlines then fill pages
     page, t = pages.page, pages.t
     pages.sign_in("officer.lh", DEMO_PASSWORD)
     page.get_by_role("link", name=t("Cases"), exact=True).click()
@@ -361,7 +366,14 @@ def test_officer_sees_her_units_cases_and_what_is_due(pages: Pages, demo: Demo) 
 
     page.get_by_role("link", name=t("Deadlines")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Due and overdue"))
+    expect(page.locator(".deadlines li")).to_have_count(2)
     pages.check("deadlines")
+    first = page.locator(".deadlines li").all_inner_texts()
+    page.get_by_role("link", name=t("Next deadlines")).click()
+    expect(page.locator(".notice")).to_contain_text(t("Back to the most urgent"))
+    later = page.locator(".deadlines li").all_inner_texts()
+    assert later and not set(later) & set(first)
+    pages.check("deadlines-next")
 
 
 def test_district_asks_the_commune_to_act_and_the_commune_answers(pages: Pages, demo: Demo) -> None:
