@@ -13,6 +13,7 @@ import re
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -42,6 +43,23 @@ def audit_text() -> str:
         )
     ).all()
     return repr(rows)
+
+
+@contextmanager
+def sql_sent() -> Iterator[list[tuple[str, object]]]:
+    """The statements (text as sent, parameters) the app sends to the database inside the block."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def note(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

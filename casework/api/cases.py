@@ -23,7 +23,7 @@ from casework.audit import Tag
 from casework.cases import listing, service, vocab
 from casework.cases.forms import ClassifyForm, IntakeEditForm, IntakeForm
 from casework.cases.models import Case, Person
-from casework.cases.workflow import timers
+from casework.cases.workflow import boards
 from casework.extensions import db
 from casework.policy import Permission, can, require
 from casework.policy.scopes import supervised_case_branches, visible_case_branches
@@ -347,7 +347,7 @@ BOARD_ITEMS_MAX = 1000  # the most urgent; "total" counts them all (up to 1000: 
     problems=(403,),
 )
 def deadlines() -> Response:
-    shown = timers.board(me(), BOARD_ITEMS_MAX)
+    shown = boards.board(me(), BOARD_ITEMS_MAX)
     return _json(
         {
             "items": [schemas.deadline_item(case, d) for case, d in shown.items],

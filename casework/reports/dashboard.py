@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from casework.accounts.models import User
 from casework.accounts.units import subtree_select
 from casework.cases.models import Case
-from casework.cases.workflow import timers
+from casework.cases.workflow import boards
 from casework.cases.workflow.models import (
     ClosureRequest,
     Escalation,
@@ -52,14 +52,14 @@ def officer(user: User) -> Dashboard:
     """Due today and overdue, for the open cases the officer's unit works on."""
     now = utcnow()
     branches = pending_deadline_branches(user)
-    items, _ = timers.pending_items(branches, _end_of_today(), limit=5)
-    _, overdue = timers.pending_items(branches, now, limit=0)
-    _, due_today = timers.pending_items(branches, _end_of_today(), limit=0, since=now)
+    items, _ = boards.pending_items(branches, _end_of_today(), limit=5)
+    _, overdue = boards.pending_items(branches, now, limit=0)
+    _, due_today = boards.pending_items(branches, _end_of_today(), limit=0, since=now)
     return Dashboard(
         "officer",
         counts={
-            "overdue": timers.shown_count(overdue),
-            "due_today": timers.shown_count(due_today),
+            "overdue": boards.shown_count(overdue),
+            "due_today": boards.shown_count(due_today),
         },
         items=items,
     )
@@ -80,7 +80,7 @@ def reviewer(user: User) -> Dashboard:
         ).all()
     )
     # Overdue items from the stored pending deadlines (by index), not by reading every case.
-    overdue, capped = timers.overdue_by_kind(pending_deadline_branches(user), now)
+    overdue, capped = boards.overdue_by_kind(pending_deadline_branches(user), now)
 
     def shown(kind: str) -> int | str:
         return f"{overdue[kind]}+" if capped else overdue[kind]

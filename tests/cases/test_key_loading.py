@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from casework.cases import people as people_service
 from casework.extensions import db
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY
+from tests.conftest import CANARY, sql_sent
 
 
 def _key_queries(read) -> int:  # type: ignore[no-untyped-def]
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        if "FROM data_key" in statement:
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with sql_sent() as sent:
         read()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    return len(sent)
+    return sum("FROM data_key" in statement for statement, _ in sent)
 
 
 def test_a_file_with_four_people_reads_every_identity_with_one_key_query(app, org, browser):  # type: ignore[no-untyped-def]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import event
-
 from casework.cases import service
 from casework.cases.models import Recusal
 from casework.cases.workflow import service as wf
@@ -14,17 +12,12 @@ from casework.extensions import db
 from casework.policy import Permission, can
 from tests.cases.conftest import open_case
 from tests.cases.test_lists import _classified
-from tests.conftest import make_user
+from tests.conftest import make_user, sql_sent
 
 
 def _queries(run) -> int:  # type: ignore[no-untyped-def]
-    sent = []
-    listener = lambda *_a: sent.append(1)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with sql_sent() as sent:
         run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return len(sent)
 
 

@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.policy import NotPermitted
 from tests.cases.conftest import open_case
 from tests.cases.test_views import _sign_in
-from tests.conftest import CANARY, PASSWORD, audit_text
+from tests.conftest import CANARY, PASSWORD, audit_text, sql_sent
 
 PHONE = "0912 345 678"
 
@@ -171,7 +171,6 @@ def test_the_31st_search_in_a_minute_is_refused(org, monkeypatch):
 
 
 def test_the_rate_limit_counts_only_the_users_recent_searches_from_one_index_range(org):
-    from sqlalchemy import event
 
     from casework import audit
     from casework.audit import Tag
@@ -185,16 +184,8 @@ def test_the_rate_limit_counts_only_the_users_recent_searches_from_one_index_ran
     for _ in range(4):
         search.search_cases(officer, "phone", PHONE)
     db.session.commit()
-    sent: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
-        sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with sql_sent() as sent:
         assert search.searches_in_last_minute(officer) == 4
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
     statement, parameters = sent[-1]
     if db.engine.dialect.name == "sqlite":
         cursor = db.session.connection().connection.driver_connection.cursor()

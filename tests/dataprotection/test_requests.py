@@ -83,12 +83,12 @@ def test_the_answer_deadline_shows_on_a_reviewers_board_once_due(app, family, or
     request = _record(org["officer_c1"], family, received_at=received)
     request.status, request.acknowledged_at = "acknowledged", received + timedelta(days=1)
     db.session.commit()
-    from casework.cases.workflow import timers
+    from casework.cases.workflow import boards
 
-    kinds = [(c.id, d.kind) for c, d in timers.board(org["reviewer_d1"]).items]
+    kinds = [(c.id, d.kind) for c, d in boards.board(org["reviewer_d1"]).items]
     assert (family["case"].id, "data_request_answer") in kinds
     assert (family["case"].id, "data_request_answer") not in [
-        (c.id, d.kind) for c, d in timers.board(org["officer_c2"]).items
+        (c.id, d.kind) for c, d in boards.board(org["officer_c2"]).items
     ]
 
 

@@ -204,7 +204,9 @@ def test_work_done_on_cases_is_counted_in_the_period_it_happened(org):  # type: 
 @pytest.mark.sqlite_only  # the plan is SQLite's; PostgreSQL's planner weighs its own statistics
 def test_a_periods_escalations_referrals_and_services_are_found_by_their_time(spring):  # type: ignore[no-untyped-def]
     """Not by walking every case of the report's units: a province has tens of thousands."""
-    from sqlalchemy import event, text
+    from sqlalchemy import text
+
+    from tests.conftest import sql_sent
 
     # Planner statistics of a national database (as the nightly ANALYZE leaves them): a million
     # cases, about 300 to a unit, and some thousands of escalations, referrals and services.
@@ -226,16 +228,8 @@ def test_a_periods_escalations_referrals_and_services_are_found_by_their_time(sp
     db.session.execute(text("ANALYZE sqlite_schema"))  # the statistics are read again
     db.session.commit()
 
-    sent: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, *_rest):  # type: ignore[no-untyped-def]
-        sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with sql_sent() as sent:
         service.build_report(spring["reviewer_hy"], spring["HY"], APRIL, "recorded")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
     cursor = db.session.connection().connection.driver_connection.cursor()
     expected = {
         "escalation": "ix_escalation_requested_at",

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from casework.cases import service as cases
 from casework.cases import support, timeline
 from casework.cases.models import Case
-from casework.cases.workflow import pending, timers
+from casework.cases.workflow import boards, pending, timers
 from casework.cases.workflow import service as wf
 from casework.cases.workflow.models import DeadlineBasis, PendingDeadline
 from casework.db import utcnow
@@ -39,7 +39,7 @@ def _computed() -> set[tuple]:  # type: ignore[type-arg]
 
 
 def _on_board(user) -> set:  # type: ignore[no-untyped-def, type-arg]
-    return {c.id for c, _d in timers.board(user).items}
+    return {c.id for c, _d in boards.board(user).items}
 
 
 STEPS = st.lists(
@@ -131,7 +131,7 @@ def test_the_board_sees_its_own_sessions_changes_before_they_are_committed(org):
     case = open_case(officer)
     follow_up = support.schedule_follow_up(officer, case, due_at=utcnow() + timedelta(hours=1))
     # Not committed: the board settles the session's changes first.
-    subjects = {d.subject for c, d in timers.board(officer).items if d.kind == "follow_up"}
+    subjects = {d.subject for c, d in boards.board(officer).items if d.kind == "follow_up"}
     assert str(follow_up.id) in subjects
     db.session.rollback()
 
@@ -142,27 +142,27 @@ def test_the_board_shows_the_most_urgent_and_counts_them_all(org):  # type: igno
     made = [
         open_case(officer, received_at=utcnow() - timedelta(hours=hours)) for hours in (5, 3, 9)
     ]
-    board = timers.board(officer, limit=2)
+    board = boards.board(officer, limit=2)
     chair = [(c.id, d.kind) for c, d in board.items]
     assert chair == [(made[2].id, "notify_commune_chair"), (made[0].id, "notify_commune_chair")]
     # Physical violence, not classified: the chair's notice is each case's only deadline.
     assert board.total == 3
     # Another commune's officer sees none of them.
-    assert timers.board(org["officer_c2"]).total == 0
+    assert boards.board(org["officer_c2"]).total == 0
 
 
 def test_changed_limits_move_every_open_cases_deadlines(app, org):  # type: ignore[no-untyped-def]
     officer = org["officer_c1"]
     case = classified_case(officer)
     pending.ensure_current()
-    (due,) = [d.due_at for c, d in timers.board(officer).items if d.kind == "quick_report"]
+    (due,) = [d.due_at for c, d in boards.board(officer).items if d.kind == "quick_report"]
     assert pending.current()
 
     app.config["QUICK_REPORT_HOURS"] = app.config["QUICK_REPORT_HOURS"] - 12
     assert not pending.current()
     result = app.test_cli_runner().invoke(args=["deadlines", "check"])
     assert result.exit_code == 0
-    moved = [d.due_at for c, d in timers.board(officer).items if d.kind == "quick_report"]
+    moved = [d.due_at for c, d in boards.board(officer).items if d.kind == "quick_report"]
     assert moved == [due - timedelta(hours=12)] and pending.current()
     assert case.id in _on_board(officer)
 
@@ -176,14 +176,14 @@ def test_the_first_check_computes_the_deadlines_of_cases_stored_before_the_table
     db.session.execute(delete(PendingDeadline))
     db.session.execute(delete(DeadlineBasis))
     db.session.commit()
-    assert timers.board(officer).total == 0
+    assert boards.board(officer).total == 0
     db.session.commit()
 
     # `casework init` (tests/test_migrations.py) and the cron's check both compute them.
     result = app.test_cli_runner().invoke(args=["deadlines", "check"])
     assert result.exit_code == 0, result.output
     assert _stored() == expected and pending.current()
-    assert timers.board(officer).total == len(expected)
+    assert boards.board(officer).total == len(expected)
 
 
 def _taken_up_by_the_district(org):  # type: ignore[no-untyped-def]
@@ -221,10 +221,10 @@ def test_a_recused_officer_does_not_see_the_cases_deadlines(org):  # type: ignor
 def test_past_the_counting_limit_the_board_says_more_than(org, browser, monkeypatch):  # type: ignore[no-untyped-def]
     from tests.cases.test_views import _sign_in
 
-    monkeypatch.setattr(timers, "COUNT_MAX", 2)
+    monkeypatch.setattr(boards, "COUNT_MAX", 2)
     for hours in (5, 3, 9):
         open_case(org["officer_c1"], received_at=utcnow() - timedelta(hours=hours))
-    board = timers.board(org["officer_c1"], limit=1)
+    board = boards.board(org["officer_c1"], limit=1)
     assert (len(board.items), board.total, board.more) == (1, 2, True)
     _sign_in(browser, "officer.c1")
     page = browser.get("/deadlines").get_data(as_text=True)
@@ -309,18 +309,11 @@ def test_cases_computed_together_each_keep_their_own_records(org):  # type: igno
 def test_an_intake_reads_no_record_kind_a_new_case_has_none_of(org):  # type: ignore[no-untyped-def]
     """Its deadlines are computed from the case alone, and stored with nothing read back: one
     probe, not a query per kind of record."""
-    from sqlalchemy import event
+    from tests.conftest import sql_sent
 
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with sql_sent() as sent:
         case = open_case(org["officer_c1"])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+    statements = [" ".join(statement.split()) for statement, _ in sent]
     read = [s for s in statements if s.startswith("SELECT") and "EXISTS" not in s]
     for table in pending._PROBED:
         name = table.__tablename__

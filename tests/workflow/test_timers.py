@@ -12,8 +12,8 @@ from sqlalchemy import select
 from casework.cases import service as cases
 from casework.cases import support, timeline
 from casework.cases.models import Action
+from casework.cases.workflow import boards, timers
 from casework.cases.workflow import service as wf
-from casework.cases.workflow import timers
 from casework.cases.workflow.models import Notification
 from casework.db import utcnow
 from casework.extensions import db
@@ -202,7 +202,7 @@ def test_a_follow_up_is_a_deadline_on_the_board(org):
     due = utcnow() + timedelta(hours=1)
     follow_up = support.schedule_follow_up(org["officer_c1"], case, due_at=due)
     db.session.commit()
-    board = timers.board(org["officer_c1"])
+    board = boards.board(org["officer_c1"])
     mine = [d for c, d in board.items if c.id == case.id and d.kind == "follow_up"]
     assert [(d.subject, d.due_at) for d in mine] == [(str(follow_up.id), due)]
     assert not mine[0].overdue() and mine[0].overdue(utcnow() + timedelta(hours=2))
@@ -257,7 +257,7 @@ def test_a_case_raised_to_s3_later_gets_24_hours_from_the_raise_not_from_its_fir
     db.session.commit()
     assert case.reportable_since == started
     # The board, from the stored pending deadlines, agrees.
-    on_board = [d for c, d in timers.board(officer).items if c.id == case.id]
+    on_board = [d for c, d in boards.board(officer).items if c.id == case.id]
     assert [d.due_at for d in on_board if d.kind == "quick_report"] == [deadline.due_at]
 
 
@@ -290,13 +290,13 @@ def test_overdue_deadlines_notify_the_parents_reviewers_once(org):
     case = open_case(
         org["officer_c1"], types=["domestic_violence"], received_at=utcnow() - timedelta(hours=3)
     )
-    assert timers.notify_overdue() >= 1
+    assert boards.notify_overdue() >= 1
     db.session.commit()
     notes = db.session.scalars(
         select(Notification).where(Notification.user_id == org["reviewer_d1"].id)
     ).all()
     assert any(n.kind == "overdue:notify_commune_chair" and n.case_id == case.id for n in notes)
-    assert timers.notify_overdue() == 0  # told once
+    assert boards.notify_overdue() == 0  # told once
 
 
 @pytest.mark.parametrize("status", ["closed"])
@@ -306,4 +306,4 @@ def test_closed_cases_raise_no_alerts(org, status):
     )
     case.status = status
     db.session.commit()
-    assert timers.notify_overdue() == 0
+    assert boards.notify_overdue() == 0

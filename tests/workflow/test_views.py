@@ -233,22 +233,14 @@ def test_the_file_shows_each_workflow_record_the_case_has(app, org, browser):  #
 
 
 def test_a_new_cases_file_reads_no_table_it_has_no_row_in(app, org, browser):  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
-
     from casework.cases.sections import _section_models
+    from tests.conftest import sql_sent
 
     case = open_case(org["officer_c1"])
     _sign_in(browser, "officer.c1")
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with sql_sent() as sent:
         page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+    statements = [" ".join(statement.split()) for statement, _ in sent]
     assert case.code in page and CANARY in page
     # The policy may look for a pending escalation (it lets the unit above read the file); no
     # section reads a table the probe found empty.

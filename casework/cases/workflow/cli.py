@@ -19,14 +19,14 @@ def deadlines_group() -> None:
 @with_appcontext
 def deadlines_check() -> None:
     """Notify the parent unit's reviewers of every newly overdue deadline (run every few minutes)."""
-    from casework.cases.workflow import pending, timers
+    from casework.cases.workflow import boards, pending, timers
     from casework.db import refresh_statistics
 
     refresh_statistics(db.session)
     if pending.ensure_current():
         # The limits or public holidays changed: every open case's deadlines follow them.
         click.echo(_("Deadlines computed again for every open case."), err=True)
-    count = timers.notify_overdue()
+    count = boards.notify_overdue()
     db.session.commit()
     click.echo(
         ngettext("%(num)d overdue deadline notified.", "%(num)d overdue deadlines notified.", count)

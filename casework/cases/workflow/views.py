@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from casework.cases.models import Case
 from casework.cases.views import load_case, me
-from casework.cases.workflow import bp, notifications, service, timers
+from casework.cases.workflow import boards, bp, notifications, service, timers
 from casework.cases.workflow.forms import (
     ClosureForm,
     DecisionForm,
@@ -33,7 +33,7 @@ from casework.policy import NotPermitted, Permission, can, require
 BOARD_SHOWN = 50  # rows of a deadlines board page (the most urgent first; later pages follow)
 
 
-def _board_cursor(after: str | None) -> timers.Cursor | None:
+def _board_cursor(after: str | None) -> boards.Cursor | None:
     """`after` is "<due ISO>_<case id>_<subject>_<kind>" of the last item of the page before: ids
     and a deadline's kind, no personal data. Anything else is refused (400)."""
     if not after:
@@ -51,7 +51,7 @@ def _board_cursor(after: str | None) -> timers.Cursor | None:
     return due, case_id, parts[3], parts[2]
 
 
-def board_cursor_text(cursor: timers.Cursor) -> str:
+def board_cursor_text(cursor: boards.Cursor) -> str:
     due, case_id, kind, subject = cursor
     return f"{due.isoformat()}_{case_id}_{subject}_{kind}"
 
@@ -367,9 +367,9 @@ def board():  # type: ignore[no-untyped-def]
     # phone.
     after = _board_cursor(request.args.get("after"))
     shown = (
-        timers.board(user, BOARD_SHOWN, after)
+        boards.board(user, BOARD_SHOWN, after)
         if can(user, Permission.CASE_READ)
-        else timers.Board([], 0)
+        else boards.Board([], 0)
     )
     return render_template(
         "workflow/board.html",
