@@ -250,16 +250,7 @@ def _move_cases(m: Mapping) -> int:
         if case.handling_unit_id == m.old.id:
             case.handling_unit_id = m.new.id
             fields.append("handling_unit")
-        db.session.flush()
-        audit.record(
-            None,
-            Tag.CASE_UNIT_SUCCESSION,
-            case,
-            from_unit_id=m.old.id,
-            to_unit_id=m.new.id,
-            fields=fields,
-            effective=m.effective.isoformat(),
-        )
+        _succession(m, case, fields=fields, effective=m.effective.isoformat())
         moved += 1
     return moved
 
@@ -330,7 +321,7 @@ def _reroute(m: Mapping) -> int:
 
 
 def _succession(m: Mapping, record: object, **details: object) -> None:
-    """Save one re-routed record and audit it (ids only)."""
+    """Save one record moved to the successor and audit it (ids only)."""
     db.session.flush()
     audit.record(
         None,
