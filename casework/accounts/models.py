@@ -14,8 +14,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    bindparam,
+    literal,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from casework.db import UTCDateTime, utcnow
 from casework.extensions import db
@@ -64,13 +68,45 @@ class Unit(db.Model):
         return self.retired_at is not None
 
     def ancestors(self) -> list[Unit]:
-        """Parent first, root last."""
+        """Parent first, root last. Parents the session already holds cost nothing; the first one
+        it does not hold is read with all those above it in one query."""
         chain: list[Unit] = []
-        node = self.parent
+        node: Unit | None = self
         while node is not None:
-            chain.append(node)
-            node = node.parent
+            session = object_session(node)
+            parent_id = node.parent_id
+            if (
+                "parent" in node.__dict__  # loaded, or set and not yet flushed
+                or parent_id is None
+                or session is None
+                or session.identity_map.get(identity_key(Unit, parent_id)) is not None
+            ):
+                node = node.parent
+                if node is not None:
+                    chain.append(node)
+            else:
+                chain.extend(session.scalars(_ANCESTORS, {"start": parent_id}))
+                break
         return chain
+
+
+def _ancestors_query():  # type: ignore[no-untyped-def]
+    """A unit (bound as "start") and every unit above it, nearest first: one recursive query."""
+    up = (
+        select(Unit.id, Unit.parent_id, literal(0).label("depth"))
+        .where(Unit.id == bindparam("start"))
+        .cte("up", recursive=True)
+    )
+    above = aliased(Unit)
+    up = up.union_all(
+        select(above.id, above.parent_id, up.c.depth + 1)
+        .join(up, above.id == up.c.parent_id)
+        .where(up.c.depth < 64)  # a tree is a few levels deep; bad data must not loop for ever
+    )
+    return select(Unit).join(up, Unit.id == up.c.id).order_by(up.c.depth)
+
+
+_ANCESTORS = _ancestors_query()
 
 
 class User(db.Model):

@@ -319,3 +319,59 @@ def test_an_intake_reads_no_record_kind_a_new_case_has_none_of(org):  # type: ig
         name = table.__tablename__
         assert not [s for s in read if f"FROM {name} " in s or s.endswith(f"FROM {name}")], name
     assert (case.id, "notify_commune_chair") in {row[:2] for row in _stored()}
+
+
+def test_an_intake_does_not_read_back_the_case_it_has_just_written(org):  # type: ignore[no-untyped-def]
+    """No other transaction can have seen a case before its intake commits: its deadlines are
+    computed from the case as the session holds it, not locked and read again."""
+    from tests.conftest import sql_sent
+
+    with sql_sent() as sent:
+        case = open_case(org["officer_c1"])
+    statements = [" ".join(statement.split()) for statement, _ in sent]
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert not [s for s in reads if "FROM case_file" in s or "FROM case_type" in s], reads
+    assert _stored() == _computed()
+    assert (case.id, "notify_commune_chair") in {row[:2] for row in _stored()}
+
+
+def test_a_case_created_and_changed_before_its_commit_keeps_the_deadlines_of_what_it_became(org):  # type: ignore[no-untyped-def]
+    """The intake and later changes in the same transaction (flushed in between): the stored
+    deadlines are those of the case as committed, child abuse and a follow-up included."""
+    officer = org["officer_c1"]
+    result = cases.open_case(
+        officer,
+        received_at=utcnow() - timedelta(hours=2),
+        source="victim",
+        types=["domestic_violence.physical"],
+        summary="Bị chồng đánh.",
+        victim_name="Nguyễn Thị Lan",
+    )
+    case = result.case
+    db.session.flush()
+    case.child_involved = True
+    db.session.flush()
+    support.schedule_follow_up(officer, case, due_at=utcnow() + timedelta(days=3))
+    db.session.commit()
+    kinds = {row[1] for row in _stored() if row[0] == case.id}
+    assert {"report_child_abuse", "follow_up"} <= kinds
+    assert _stored() == _computed()
+
+
+def test_a_case_created_then_rolled_back_to_a_savepoint_leaves_no_deadline(org):  # type: ignore[no-untyped-def]
+    officer = org["officer_c1"]
+    kept = open_case(officer)
+    savepoint = db.session.begin_nested()
+    gone = cases.open_case(
+        officer,
+        received_at=utcnow() - timedelta(hours=2),
+        source="victim",
+        types=["domestic_violence.physical"],
+        summary="Bị chồng đánh.",
+        victim_name="Trần Thị Mai",
+    ).case.id
+    savepoint.rollback()
+    db.session.commit()
+    cases_stored = {row[0] for row in _stored()}
+    assert kept.id in cases_stored and gone not in cases_stored
+    assert _stored() == _computed()

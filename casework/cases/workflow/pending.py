@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, event, exists, insert, inspect, select, update
+from sqlalchemy.orm.util import identity_key
 
 from casework.cases.models import Action, Assessment, Case, CaseType, FollowUp, Support
 from casework.cases.workflow.models import (
@@ -67,6 +68,7 @@ _CONFIG = (
     "BABEL_DEFAULT_TIMEZONE",
 )
 _TODO = "casework.pending_deadlines"
+_BORN = "casework.cases_created"  # the cases this transaction created: no one else has seen them
 BATCH = 500
 
 Key = tuple[uuid.UUID, str, str]
@@ -97,11 +99,14 @@ def _note(session: Any, _flush_context: Any) -> None:
             if todo is None:
                 todo = session.info.setdefault(_TODO, set())
             todo.add(found)
+            if isinstance(obj, Case) and obj in session.new:
+                session.info.setdefault(_BORN, set()).add(found)
 
 
 def _forget_at_end(session: Any, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_TODO, None)
+        session.info.pop(_BORN, None)
 
 
 def settle(session: Any = None) -> None:
@@ -201,25 +206,42 @@ _STORED = select(
 ).where(_TABLE.c.case_id.in_(bindparam("ids", expanding=True)))
 
 
+def _created_here(session: Any, chunk: list[uuid.UUID]) -> list[Case] | None:
+    """The cases as this session holds them, when this transaction created every one of them (an
+    intake): no other transaction can have seen, let alone changed, them, so there is nothing to
+    lock or read again. None when one is no longer held as it was flushed."""
+    cases = []
+    for case_id in chunk:
+        case = session.identity_map.get(identity_key(Case, case_id))
+        if case is None or inspect(case).expired or case in session.deleted:
+            return None
+        if case.status != "closed":
+            cases.append(case)
+    return cases
+
+
 def refresh(case_ids: Iterable[uuid.UUID], session: Any = None) -> int:
     """Compute the cases' deadlines again and store the unmet ones of the cases not closed;
     returns how many stored rows changed."""
     if session is None:
         session = db.session()
     changed = 0
+    born = session.info.get(_BORN, set())
     for chunk in _batches(sorted(set(case_ids))):
-        # The cases locked (PostgreSQL; SQLite's writers already take turns) and every record
-        # read afresh: a request that loaded the case before another one moved it must not write
-        # the old units or deadlines back. The session has flushed, so nothing unsaved is lost.
-        session.expire_all()
-        cases = list(
-            session.scalars(
-                select(Case)
-                .where(Case.id.in_(chunk), Case.status != "closed")
-                .order_by(Case.id)
-                .with_for_update()
+        cases = _created_here(session, chunk) if born.issuperset(chunk) else None
+        if cases is None:
+            # The cases locked (PostgreSQL; SQLite's writers already take turns) and every record
+            # read afresh: a request that loaded the case before another one moved it must not
+            # write the old units or deadlines back. The session has flushed: nothing is lost.
+            session.expire_all()
+            cases = list(
+                session.scalars(
+                    select(Case)
+                    .where(Case.id.in_(chunk), Case.status != "closed")
+                    .order_by(Case.id)
+                    .with_for_update()
+                )
             )
-        )
         empty = _empty(session, chunk)
         wanted = _unmet(cases, empty) if cases else {}
         stored: dict[Key, tuple[Any, int, int]] = {
