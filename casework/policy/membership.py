@@ -31,32 +31,37 @@ def file_membership(user: User, case: Case) -> tuple[bool, frozenset[int]]:
     # Unflushed changes (a recusal just added) are seen only by a query, which flushes them first.
     known = None if session.new or session.dirty or session.deleted else memo.get(key)
     if known is None:
-        recusal, escalations = _statements()
-        recused = session.scalar(recusal, {"user_id": user.id, "case_id": case.id}) is not None
-        earlier = session.scalars(escalations, {"case_id": case.id})
+        rows = session.execute(_statement(), {"user_id": user.id, "case_id": case.id}).all()
         known = memo[key] = (
-            recused,
-            frozenset({case.owning_unit_id, case.handling_unit_id, *earlier}),
+            any(kind == "recusal" for kind, _unit in rows),
+            frozenset(
+                {
+                    case.owning_unit_id,
+                    case.handling_unit_id,
+                    *(unit for kind, unit in rows if kind == "escalation"),
+                }
+            ),
         )
     return known
 
 
 @functools.cache
-def _statements() -> tuple[Any, Any]:
-    """The recusal and the accepted escalations of a case, built once (with bound parameters):
-    every view of a file asks, and building the statements cost more than running them."""
-    from sqlalchemy import bindparam, select
+def _statement() -> Any:
+    """The user's recusal from a case and the case's accepted escalations, in one statement built
+    once (with bound parameters): every view of a file asks, and building the statement cost
+    more than running it."""
+    from sqlalchemy import Integer, bindparam, literal, null, select, union_all
 
     from casework.cases.models import Recusal
     from casework.cases.workflow.models import Escalation
 
-    recusal = select(Recusal.id).where(
+    recusal = select(literal("recusal").label("kind"), null().cast(Integer).label("unit")).where(
         Recusal.user_id == bindparam("user_id"), Recusal.case_id == bindparam("case_id")
     )
-    escalations = select(Escalation.from_unit_id).where(
+    escalations = select(literal("escalation"), Escalation.from_unit_id).where(
         Escalation.case_id == bindparam("case_id"), Escalation.status == "accepted"
     )
-    return recusal, escalations
+    return union_all(recusal, escalations)
 
 
 def forget_membership(session: Any, *_args: Any) -> None:

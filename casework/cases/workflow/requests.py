@@ -34,10 +34,16 @@ LONGEST_WAIT = timedelta(days=60)
 def units_to_ask(case: Case) -> list[Unit]:
     """The units that handled the case before it moved up and still lie below the unit handling
     it now, nearest first: they read the file and know the place."""
-    earlier = db.session.scalars(
-        select(Escalation.from_unit_id)
-        .where(Escalation.case_id == case.id, Escalation.status == "accepted")
-        .order_by(Escalation.answered_at.desc())
+    from casework.cases import rows
+
+    earlier = (
+        []
+        if rows.none_of(Escalation, case.id)  # the file's probe found none
+        else db.session.scalars(
+            select(Escalation.from_unit_id)
+            .where(Escalation.case_id == case.id, Escalation.status == "accepted")
+            .order_by(Escalation.answered_at.desc())
+        )
     )
     units: list[Unit] = []
     for unit_id in dict.fromkeys([*earlier, case.owning_unit_id]):
