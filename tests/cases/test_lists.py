@@ -271,3 +271,35 @@ def test_the_list_can_be_read_oldest_first_across_pages(org):
             break
     assert shown == list(reversed(_newest_first(cases)))
     assert len(shown) == 30
+
+
+def test_a_list_page_costs_the_same_statements_for_two_cases_as_for_eight(org, app, browser):  # type: ignore[no-untyped-def]
+    """The rows load only what a row shows; nothing a page or the API shows is read case by case
+    (a field left out of the rows would be read once per row, and the count would grow)."""
+    from tests.api.conftest import Api, make_token
+    from tests.cases.test_views import _sign_in
+    from tests.conftest import sql_sent
+
+    officer = org["officer_c1"]
+    _sign_in(browser, "officer.c1")
+    token = make_token(officer)
+    api = Api(app)
+
+    def sent_for(call) -> int:  # type: ignore[no-untyped-def]
+        with sql_sent() as sent:
+            response = call()
+        assert response.status_code == 200
+        return len(sent)
+
+    counts = []
+    for n in (2, 8):
+        while db.session.query(Case).count() < n:
+            _classified(org)
+        db.session.commit()
+        browser.get("/cases/"), api.get("/cases", token)  # a first call records its sign-in
+        web = sent_for(lambda: browser.get("/cases/"))
+        listed = sent_for(lambda: api.get("/cases", token))
+        counts.append((web, listed))
+    assert counts[0] == counts[1], counts
+    page = browser.get("/cases/").get_data(as_text=True)
+    assert page.count("/cases/") >= 8 and "S3" in page
