@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from casework import audit
 from casework.accounts import passwords, totp
@@ -85,13 +86,32 @@ def _refuse_if_throttled(address: str) -> None:
         )
 
 
+def _sign_in_counters(user: User, **values: object) -> None:
+    """Change the account's sign-in counters in one statement that reads them as it writes them:
+    sign-ins of one account from several browsers at once (a double press, a phone and a desktop,
+    or guesses sent in parallel) each count, and none is refused as a stale edit. They are not an
+    edit of the account, so its version (which guards the administrators' form) stays."""
+    row = db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(**values)
+        .returning(User.failed_logins, User.locked_until, User.last_login_at)
+        .execution_options(synchronize_session=False)
+    ).one()
+    for name, value in zip(("failed_logins", "locked_until", "last_login_at"), row, strict=True):
+        set_committed_value(user, name, value)
+
+
 def _count_failure(user: User | None, address: str, tag: Tag) -> None:
     db.session.add(LoginFailure(address=address))
     if user is not None:
-        user.failed_logins += 1
-        if user.failed_logins >= _cfg("LOGIN_LOCK_FAILURES"):
-            user.locked_until = utcnow() + timedelta(minutes=_cfg("LOGIN_LOCK_MINUTES"))
-            user.failed_logins = 0
+        reached = User.failed_logins + 1 >= _cfg("LOGIN_LOCK_FAILURES")
+        until = utcnow() + timedelta(minutes=_cfg("LOGIN_LOCK_MINUTES"))
+        _sign_in_counters(
+            user,
+            failed_logins=case((reached, 0), else_=User.failed_logins + 1),
+            locked_until=case((reached, until), else_=User.locked_until),
+        )
     audit.record(user, tag, user, outcome="refused")
 
 
@@ -118,7 +138,15 @@ def check_password(username: str, password: str, address: str) -> User:
         _count_failure(user, address, Tag.LOGIN_PASSWORD)
         raise SignInFailed(generic_failure())
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        # Only if no sign-in in parallel has rehashed it already (that one's hash stands).
+        old = user.password_hash
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == old)
+            .values(password_hash=passwords.hash_password(password))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(user, ["password_hash"])
     audit.record(user, Tag.LOGIN_PASSWORD, user)
     return user
 
@@ -188,9 +216,7 @@ def _token_hash(token: str) -> bytes:
 def start_session(user: User) -> str:
     """Open a server-side session after full sign-in; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = utcnow()
+    _sign_in_counters(user, failed_logins=0, locked_until=None, last_login_at=utcnow())
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
     db.session.flush()
     return token

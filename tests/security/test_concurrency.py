@@ -69,3 +69,64 @@ def test_of_reviewers_answering_one_escalation_at_once_exactly_one_wins(app):
         assert escalation.answered_by.username == winners[0]
         case = db.session.get(Case, escalation.case_id)
         assert (case.handling_unit.code == "D1") == (expected == "accepted")
+
+
+def _at_once(app, username: str, password: str, n: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """n browsers press "sign in" for one account at the same moment; their answers' statuses."""
+    import threading
+
+    from tests.security.live import Client, token
+
+    statuses: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def press(host: str, port: int) -> None:
+        client = Client(host, port)
+        csrf = token(client.get("/login").body)
+        start.wait()
+        reply = client.request(
+            "POST", "/login", {"username": username, "password": password, "csrf_token": csrf}
+        )
+        client.close()
+        with lock:
+            statuses.append(reply.status)
+
+    with serve(app) as (host, port):
+        threads = [threading.Thread(target=press, args=(host, port)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return statuses
+
+
+def test_one_account_signed_in_from_several_browsers_at_once_is_signed_in_in_each(app):
+    """A double-pressed button, or a phone and a desktop at the same moment: no error page."""
+    from casework.accounts.models import UserSession
+
+    with app.app_context():
+        races.make_org(officers=1, reviewers=0)
+        db.session.remove()
+    assert _at_once(app, "officer0", races.PASSWORD, THREADS) == [303] * THREADS
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(UserSession)) == THREADS
+
+
+def test_wrong_passwords_sent_at_once_all_count_towards_the_lock(app):
+    """Guesses sent in parallel are each refused and each counted: sending them at once must not
+    get some of them forgotten (the account locks after LOGIN_LOCK_FAILURES, the network after
+    ADDRESS_THROTTLE_FAILURES)."""
+    from casework.accounts.models import LoginFailure, User
+
+    with app.app_context():
+        races.make_org(officers=1, reviewers=0)
+        db.session.remove()
+    limit = app.config["LOGIN_LOCK_FAILURES"]
+    guesses = limit + 2
+    assert _at_once(app, "officer0", "not the password", guesses) == [401] * guesses
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == guesses
+        user = db.session.scalar(select(User).where(User.username == "officer0"))
+        assert user.locked_until is not None
+        assert user.failed_logins == guesses - limit
