@@ -74,27 +74,21 @@ def _run(stmt: Any) -> Counts:
 
 
 def case_columns(scope: Scope, w: Window) -> Counts:
-    """Cases received in each period by severity, source and status: one scan."""
+    """Cases received in each period by owning unit, severity, source and status: one scan for
+    four tables (the unit is mapped to the report's row later, with the small unit tree)."""
     flag = w.flag(Case.received_at)
-    stmt = select(flag, Case.severity, Case.source, Case.status, func.count()).where(
-        w.within(Case.received_at)
-    )
-    stmt = scope.cases(stmt).group_by(flag, Case.severity, Case.source, Case.status)
-    return _run(stmt)
+    columns = (Case.owning_unit_id, Case.severity, Case.source, Case.status)
+    stmt = select(flag, *columns, func.count()).where(w.within(Case.received_at))
+    return _run(scope.cases(stmt).group_by(flag, *columns))
 
 
-def by_unit(scope: Scope, w: Window) -> Counts:
-    """Cases received under each direct unit of the report's unit: counted per owning unit in
-    the database, then mapped to the direct unit with the (small) unit tree."""
-    tops = dict(db.session.execute(select(scope.tree.c.id, scope.tree.c.top)).all())
-    flag = w.flag(Case.received_at)
-    stmt = select(flag, Case.owning_unit_id, func.count()).where(w.within(Case.received_at))
-    stmt = scope.cases(stmt).group_by(flag, Case.owning_unit_id)
+def by_unit(scope: Scope, cases: Counts) -> Counts:
+    """The cases under each direct unit of the report's unit (its own cases under itself)."""
     out: Counts = {}
-    for (bucket, unit_id), n in _run(stmt).items():
-        if unit_id in tops:
-            key = (bucket, tops[unit_id])
-            out[key] = out.get(key, 0) + n
+    for (bucket, unit_id, *_rest), n in cases.items():
+        top = scope.tops.get(unit_id)
+        if top is not None:
+            out[(bucket, top)] = out.get((bucket, top), 0) + n
     return out
 
 
@@ -129,9 +123,13 @@ def victims(scope: Scope, w: Window) -> Counts:
     return _run(scope.cases(stmt).group_by(flag, Person.sex, Person.age_band))
 
 
+# The two people of a relationship, aliased once (see _LATER below).
+_ONE, _OTHER = aliased(Person, name="one"), aliased(Person, name="other")
+
+
 def relationships(scope: Scope, w: Window) -> Counts:
     """Each perpetrator–victim pair once, as the perpetrator's relation to the victim."""
-    p, o = aliased(Person), aliased(Person)
+    p, o = _ONE, _OTHER
     forward = and_(p.role == "perpetrator", o.role == "victim")
     backward = and_(p.role == "victim", o.role == "perpetrator")
     inverse = case(
@@ -190,15 +188,28 @@ def quick_reports(scope: Scope, w: Window) -> Counts:
     return _run(scope.cases(stmt).group_by(flag, outcome))
 
 
+def _referral_outcome() -> Any:
+    answered = func.coalesce(Referral.answered_at, Referral.withdrawn_at)
+    return case(
+        (and_(answered.is_(None), Referral.answer_due_at < utcnow()), literal("not_met")),
+        (answered.is_(None), literal("pending")),
+        (answered > Referral.answer_due_at, literal("late")),
+        else_=literal("on_time"),
+    )
+
+
 def referrals(scope: Scope, w: Window) -> Counts:
+    """Referrals sent in each period by partner kind, status and answer deadline: one scan for
+    two tables and a deadline row."""
     flag = w.flag(Referral.sent_at)
+    outcome = _referral_outcome()
     stmt = (
-        select(flag, Partner.kind, Referral.status, func.count())
+        select(flag, Partner.kind, Referral.status, outcome, func.count())
         .join(Partner, Partner.id == Referral.partner_id)
         .join(Case, Case.id == Referral.case_id)
         .where(w.within(Referral.sent_at))
     )
-    return _run(scope.cases(stmt).group_by(flag, Partner.kind, Referral.status))
+    return _run(scope.cases(stmt).group_by(flag, Partner.kind, Referral.status, outcome))
 
 
 def services(scope: Scope, w: Window) -> Counts:
@@ -216,11 +227,11 @@ def services(scope: Scope, w: Window) -> Counts:
 _LATER = aliased(Action)
 
 
-def _notification(
-    scope: Scope, w: Window, kind: str, cases_of: Any, authorities: Iterable[str]
-) -> Counts:
+def _first_notice(authorities: Iterable[str]) -> Any:
+    """When the case's authorities were first notified (a corrected notice counts as its
+    correction)."""
     later = _LATER
-    first = (
+    return (
         select(func.min(Action.occurred_at))
         .where(
             Action.case_id == Case.id,
@@ -231,62 +242,54 @@ def _notification(
         .correlate(Case)
         .scalar_subquery()
     )
-    hours = float(current_app.config["DEADLINE_HOURS"][kind])
-    outcome = _outcome(first, Case.received_at, hours)
-    flag = w.flag(Case.received_at)
-    stmt = select(flag, outcome, func.count()).where(cases_of, w.within(Case.received_at))
-    return _run(scope.cases(stmt).group_by(flag, outcome))
 
 
-def _deadline_rows(scope: Scope, w: Window) -> list[tuple[str, object, Counts]]:
-    dv = exists().where(
-        CaseType.case_id == Case.id,
-        or_(CaseType.code == "domestic_violence", CaseType.code.like("domestic_violence.%")),
+def _main_type_exists(main: str) -> Any:
+    return exists().where(
+        CaseType.case_id == Case.id, or_(CaseType.code == main, CaseType.code.like(f"{main}.%"))
     )
-    child_abuse = exists().where(
-        CaseType.case_id == Case.id,
-        or_(CaseType.code == "child_abuse", CaseType.code.like("child_abuse.%")),
-    )
-    from casework.cases.workflow.timers import LABELS
 
-    out = [
-        (
-            "notify_commune_chair",
-            LABELS["notify_commune_chair"],
-            _notification(scope, w, "notify_commune_chair", dv, ["commune_committee"]),
-        ),
-        (
-            "report_child_abuse",
-            LABELS["report_child_abuse"],
-            _notification(
-                scope,
-                w,
-                "report_child_abuse",
-                or_(Case.child_involved.is_(True), child_abuse),
-                ["hotline_111", "police", "commune_committee"],
+
+# The notification deadlines: which cases owe each, and whom it is owed to.
+_NOTICES = (
+    ("notify_commune_chair", ("commune_committee",)),
+    ("report_child_abuse", ("hotline_111", "police", "commune_committee")),
+)
+
+
+def _notifications(scope: Scope, w: Window) -> dict[str, Counts]:
+    """Both notification deadlines of the cases received in each period, in one scan: each
+    outcome is counted only for the cases that owe that notice (NULL for the others)."""
+    owes = {
+        "notify_commune_chair": _main_type_exists("domestic_violence"),
+        "report_child_abuse": or_(Case.child_involved.is_(True), _main_type_exists("child_abuse")),
+    }
+    hours = current_app.config["DEADLINE_HOURS"]
+    outcomes = [
+        case(
+            (
+                owes[kind],
+                _outcome(_first_notice(authorities), Case.received_at, float(hours[kind])),
             ),
-        ),
-    ]
-    answered = func.coalesce(Referral.answered_at, Referral.withdrawn_at)
-    referral_outcome = case(
-        (and_(answered.is_(None), Referral.answer_due_at < utcnow()), literal("not_met")),
-        (answered.is_(None), literal("pending")),
-        (answered > Referral.answer_due_at, literal("late")),
-        else_=literal("on_time"),
-    )
-    flag = w.flag(Referral.sent_at)
-    stmt = (
-        select(flag, referral_outcome, func.count())
-        .join(Case, Case.id == Referral.case_id)
-        .where(w.within(Referral.sent_at))
-    )
-    out.append(
-        (
-            "referral_answer",
-            LABELS["referral_answer"],
-            _run(scope.cases(stmt).group_by(flag, referral_outcome)),
+            else_=None,
         )
+        for kind, authorities in _NOTICES
+    ]
+    flag = w.flag(Case.received_at)
+    stmt = select(flag, *outcomes, func.count()).where(
+        or_(*owes.values()), w.within(Case.received_at)
     )
+    both = _run(scope.cases(stmt).group_by(flag, *outcomes))
+    out: dict[str, Counts] = {kind: {} for kind, _ in _NOTICES}
+    for (bucket, *per_kind), n in both.items():
+        for (kind, _), outcome in zip(_NOTICES, per_kind, strict=True):
+            if outcome is not None:
+                counts = out[kind]
+                counts[(bucket, outcome)] = counts.get((bucket, outcome), 0) + n
+    return out
+
+
+def _follow_ups(scope: Scope, w: Window) -> Counts:
     follow_outcome = case(
         (FollowUp.status == "missed", literal("not_met")),
         (and_(FollowUp.status == "done", FollowUp.done_at > FollowUp.due_at), literal("late")),
@@ -300,10 +303,7 @@ def _deadline_rows(scope: Scope, w: Window) -> list[tuple[str, object, Counts]]:
         .join(Case, Case.id == FollowUp.case_id)
         .where(w.within(FollowUp.due_at))
     )
-    out.append(
-        ("follow_up", LABELS["follow_up"], _run(scope.cases(stmt).group_by(flag, follow_outcome)))
-    )
-    return out
+    return _run(scope.cases(stmt).group_by(flag, follow_outcome))
 
 
 def raw_counts(scope: Scope, w: Window) -> dict[str, Counts]:
@@ -312,12 +312,13 @@ def raw_counts(scope: Scope, w: Window) -> dict[str, Counts]:
     cases = case_columns(scope, w)
     people = victims(scope, w)
     sent = referrals(scope, w)
-    out = {
-        "units": by_unit(scope, w),
+    notices = _notifications(scope, w)
+    return {
+        "units": by_unit(scope, cases),
         "types": types(scope, w),
-        "severity": _by(cases, 1),
-        "source": _by(cases, 2),
-        "status": _by(cases, 3),
+        "severity": _by(cases, 2),
+        "source": _by(cases, 3),
+        "status": _by(cases, 4),
         "closures": closures(scope, w),
         "victim_sex": _by(people, 1),
         "victim_age": _by(people, 2),
@@ -327,7 +328,8 @@ def raw_counts(scope: Scope, w: Window) -> dict[str, Counts]:
         "referral_kind": _by(sent, 1),
         "referral_result": _by(sent, 2),
         "services": services(scope, w),
+        "deadlines:notify_commune_chair": notices["notify_commune_chair"],
+        "deadlines:report_child_abuse": notices["report_child_abuse"],
+        "deadlines:referral_answer": _by(sent, 3),
+        "deadlines:follow_up": _follow_ups(scope, w),
     }
-    for kind, _label, counts in _deadline_rows(scope, w):
-        out[f"deadlines:{kind}"] = counts
-    return out

@@ -91,11 +91,13 @@ class Scope:
 
     def __init__(self, unit: Unit, grouping: str) -> None:
         self.unit = unit
-        self.tree = unit_tree(unit.id, grouping)
+        tree = unit_tree(unit.id, grouping)
         self.everything = covers_everything(unit)
+        # Every unit counted, and the report's row it is counted under: read once.
+        self.tops: dict[int, int] = dict(db.session.execute(select(tree.c.id, tree.c.top)).all())
         # The ids as values, not a subquery: both databases then range-scan the owning unit's
         # index per unit instead of scanning every case of the period.
-        self.ids = [] if self.everything else list(db.session.scalars(select(self.tree.c.id)))
+        self.ids = [] if self.everything else list(self.tops)
         # One parameter holding the list (expanded when the statement runs), not one bound
         # literal per unit in each of the report's statements.
         self._ids = bindparam("scope_ids", value=self.ids, expanding=True, unique=True)

@@ -53,9 +53,7 @@ class OwnScope:
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
-        self.tree = (
-            select(Unit.id.label("id"), Unit.id.label("top")).where(Unit.id == unit.id).cte()
-        )
+        self.tops = {unit.id: unit.id}
 
     def cases(self, stmt: Any) -> Any:
         return stmt.where(Case.owning_unit_id == self.unit.id)
