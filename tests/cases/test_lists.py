@@ -303,3 +303,28 @@ def test_a_list_page_costs_the_same_statements_for_two_cases_as_for_eight(org, a
     assert counts[0] == counts[1], counts
     page = browser.get("/cases/").get_data(as_text=True)
     assert page.count("/cases/") >= 8 and "S3" in page
+
+
+def test_each_row_of_a_list_shows_its_own_types_sorted(org, app):  # type: ignore[no-untyped-def]
+    """The types come with the rows (one statement): a case with several types lists them all, in
+    order, and a case with one type only its own."""
+    from sqlalchemy import select
+
+    from casework.cases.models import CaseType
+    from tests.api.conftest import Api, make_token
+
+    officer = org["officer_c1"]
+    two = open_case(officer, types=["trafficking", "domestic_violence.physical"])
+    one = open_case(officer, types=["child_abuse"])
+
+    def stored(case: Case) -> list[str]:
+        return sorted(db.session.scalars(select(CaseType.code).where(CaseType.case_id == case.id)))
+
+    expected = {two.id: stored(two), one.id: stored(one)}
+    assert expected[one.id] == ["child_abuse"] and "trafficking" in expected[two.id]
+    db.session.expire_all()
+    rows, _cursor = _page(visible_case_branches(officer), None, _as_is)
+    assert {c.id: c.type_codes for c in rows if c.id in expected} == expected
+    items = Api(app).get("/cases", make_token(officer)).get_json()["items"]
+    listed = {item["id"]: item["types"] for item in items}
+    assert {k: listed[str(k)] for k in expected} == expected
