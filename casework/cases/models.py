@@ -65,7 +65,15 @@ class Case(db.Model):
         Index("ix_case_file_owning_received", "owning_unit_id", "received_at", "id"),
         # Reports count a subtree's cases classified, or closed, within a period.
         Index("ix_case_file_owning_classified", "owning_unit_id", "classified_at"),
-        Index("ix_case_file_owning_closed", "owning_unit_id", "closed_at"),
+        # The closed ones with their status and outcome: a subtree's closures of a period are
+        # counted from the index, without reading the cases.
+        Index(
+            "ix_case_file_owning_closed",
+            "owning_unit_id",
+            "closed_at",
+            "status",
+            "closure_outcome",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)

@@ -246,3 +246,10 @@ def test_a_periods_escalations_referrals_and_services_are_found_by_their_time(sp
         assert plan[0].startswith(f"SEARCH {table} USING INDEX {expected[table]}"), plan
         seen.add(table)
     assert seen == set(expected)
+    # The closures of the period are counted from the owning unit's index alone.
+    closures = [(st, p) for st, p in sent if "closure_outcome, count(*)" in " ".join(st.split())]
+    assert len(closures) == 1
+    plan = [
+        str(r[-1]) for r in cursor.execute("EXPLAIN QUERY PLAN " + closures[0][0], closures[0][1])
+    ]
+    assert "COVERING INDEX ix_case_file_owning_closed" in plan[0], plan
