@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column, object_session, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from casework.db import UTCDateTime, utcnow
@@ -85,7 +86,12 @@ class Unit(db.Model):
                 if node is not None:
                     chain.append(node)
             else:
-                chain.extend(session.scalars(_ANCESTORS, {"start": parent_id}))
+                above = list(session.scalars(_ANCESTORS, {"start": parent_id}))
+                # Linked as if loaded one by one: the session holds units only while something
+                # refers to them, and the next call must find them through `parent` again.
+                for child, parent in zip([node, *above], above, strict=False):
+                    set_committed_value(child, "parent", parent)
+                chain.extend(above)
                 break
         return chain
 

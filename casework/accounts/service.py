@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -86,20 +86,24 @@ def _refuse_if_throttled(address: str) -> None:
         )
 
 
-def _sign_in_counters(user: User, **values: object) -> None:
+def _sign_in_counters(user: User, *guard: Any, **values: object) -> bool:
     """Change the account's sign-in counters in one statement that reads them as it writes them:
     sign-ins of one account from several browsers at once (a double press, a phone and a desktop,
     or guesses sent in parallel) each count, and none is refused as a stale edit. They are not an
-    edit of the account, so its version (which guards the administrators' form) stays."""
+    edit of the account, so its version (which guards the administrators' form) stays. False when
+    a guard no longer holds (nothing is changed then)."""
     row = db.session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(User.id == user.id, *guard)
         .values(**values)
         .returning(User.failed_logins, User.locked_until, User.last_login_at)
         .execution_options(synchronize_session=False)
-    ).one()
+    ).one_or_none()
+    if row is None:
+        return False
     for name, value in zip(("failed_logins", "locked_until", "last_login_at"), row, strict=True):
         set_committed_value(user, name, value)
+    return True
 
 
 def _count_failure(user: User | None, address: str, tag: Tag) -> None:
@@ -216,7 +220,18 @@ def _token_hash(token: str) -> bytes:
 def start_session(user: User) -> str:
     """Open a server-side session after full sign-in; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    _sign_in_counters(user, failed_logins=0, locked_until=None, last_login_at=utcnow())
+    # Only while the password this sign-in checked still stands and the account is active: a
+    # password changed or reset meanwhile ended every session, and this one must not start after.
+    started = _sign_in_counters(
+        user,
+        User.password_hash == user.password_hash,
+        User.active.is_(True),
+        failed_logins=0,
+        locked_until=None,
+        last_login_at=utcnow(),
+    )
+    if not started:
+        raise SignInFailed(generic_failure())
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
     db.session.flush()
     return token

@@ -136,7 +136,7 @@ class Case(db.Model):
         listed = self.__dict__.get(_LISTED_CODES)
         if listed is not None:
             return list(listed)
-        return [t.code for t in self.types]
+        return sorted(t.code for t in self.types)  # as lists sort them, whatever the collation
 
     def remember_type_codes(self, codes: list[str]) -> None:
         """The codes as a list read them for many cases in one query (sorted, as `types` is),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from casework.accounts.models import User, UserSession
@@ -294,3 +295,37 @@ def test_rehash_on_login_when_parameters_change(app, browser):
     browser.login("thu")
     with app.app_context():
         assert "t=2" in db.session.scalar(select(User.password_hash).where(User.username == "thu"))
+
+
+def test_a_sign_in_whose_password_changed_meanwhile_starts_no_session(app):  # type: ignore[no-untyped-def]
+    """Changing or resetting a password ends every session: a sign-in that checked the old
+    password before the change committed must not start one after it (nor after a deactivation)."""
+    from sqlalchemy import func, update
+
+    from casework.accounts import passwords
+    from casework.accounts import service as accounts
+    from casework.errors import SignInFailed
+
+    _officer(app)
+    with app.test_request_context("/login"):
+        changes = (
+            {"password_hash": passwords.hash_password("Another-Password-2026")},
+            {"active": False},
+        )
+        for change in changes:
+            user = accounts.check_password("thu", PASSWORD, "203.0.113.9")
+            # Another request's change, committed while this sign-in was checking the password.
+            db.session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(**change)
+                .execution_options(synchronize_session=False)
+            )
+            with pytest.raises(SignInFailed):
+                accounts.start_session(user)
+            assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
+            db.session.rollback()
+        # Nothing changed meanwhile: the session starts.
+        user = accounts.check_password("thu", PASSWORD, "203.0.113.9")
+        assert accounts.start_session(user)
+        assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1

@@ -209,7 +209,10 @@ _STORED = select(
 def _created_here(session: Any, chunk: list[uuid.UUID]) -> list[Case] | None:
     """The cases as this session holds them, when this transaction created every one of them (an
     intake): no other transaction can have seen, let alone changed, them, so there is nothing to
-    lock or read again. None when one is no longer held as it was flushed."""
+    lock or read again. None when one is no longer held as it was flushed.
+
+    This relies on every change to a case going through the ORM (the service layer): nothing
+    updates case_file with a Core or text statement, which would leave the object stale."""
     cases = []
     for case_id in chunk:
         case = session.identity_map.get(identity_key(Case, case_id))
