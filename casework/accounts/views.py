@@ -39,7 +39,13 @@ def _client_address() -> str:
 
 
 def _set_pending(user: User, step: str) -> None:
-    session["pending"] = {"uid": user.id, "step": step, "at": utcnow().timestamp()}
+    session["pending"] = {
+        "uid": user.id,
+        "step": step,
+        "at": utcnow().timestamp(),
+        # The password she proved: changed or reset before the next step, it no longer counts.
+        "pw": user.password_changed_at.timestamp(),
+    }
 
 
 def _pending(step: str) -> User | None:
@@ -51,7 +57,9 @@ def _pending(step: str) -> User | None:
         session.pop("pending", None)
         return None
     user = db.session.get(User, data.get("uid"))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or data.get("pw") != user.password_changed_at.timestamp():
+        return None
+    return user
 
 
 def _after_full_sign_in(user: User):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import User, UserSession
 from casework.audit.models import AuditEvent
+from casework.db import utcnow
 from casework.extensions import db
 from tests.conftest import PASSWORD, age_rows, current_code, get_user, make_tree, make_user
 
@@ -329,3 +330,23 @@ def test_a_sign_in_whose_password_changed_meanwhile_starts_no_session(app):  # t
         user = accounts.check_password("thu", PASSWORD, "203.0.113.9")
         assert accounts.start_session(user)
         assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
+
+
+def test_a_password_changed_between_the_two_steps_sends_her_back_to_the_first(app, browser):
+    """The password step proved the old password: once it is changed or reset, the code alone
+    signs no one in."""
+    from sqlalchemy import update
+
+    with app.app_context():
+        tree = make_tree()
+        make_user("lan", "reviewer", tree["D1"])
+    assert browser.login("lan").location.endswith("/login/code")
+    with app.app_context():
+        code = current_code(get_user("lan"))
+        db.session.execute(
+            update(User).where(User.username == "lan").values(password_changed_at=utcnow())
+        )
+        db.session.commit()
+    response = browser.post("/login/code", {"code": code})
+    assert response.status_code == 303 and response.location.endswith("/login")
+    assert browser.get("/").status_code == 303  # not signed in
