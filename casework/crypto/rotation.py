@@ -16,14 +16,10 @@ removes the temporary keyring file a kill during a replacement left behind).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,15 +32,14 @@ from sqlalchemy import table as sql_table
 
 from casework.crypto import blindindex, datakeys, fields, secretbox, signing
 from casework.crypto.errors import KeyShredded
-from casework.crypto.keyring import (
-    KEY_BYTES,
-    Keyring,
-    KeyringError,
-    MasterKey,
-    RetiredSigner,
-    keyring_json,
-    load_keyring,
-    new_key_id,
+from casework.crypto.keyring import Keyring, KeyringError, MasterKey, RetiredSigner, load_keyring
+from casework.crypto.keyring_file import (
+    RotationError,
+    add_primary_key,
+    install,
+    keyring_path,
+    remove_leftovers,
+    rotation_lock,
 )
 from casework.crypto.models import DataKey
 from casework.db import utcnow
@@ -53,10 +48,6 @@ from casework.extensions import db
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
-
-
-class RotationError(Exception):
-    """The rotation cannot proceed (for example: the keyring does not come from a file)."""
 
 
 @dataclass
@@ -85,96 +76,6 @@ class Report:
     finished: bool = False
     retired: list[str] = field(default_factory=list)
     kept: dict[str, Usage] = field(default_factory=dict)
-
-
-# --- The keyring file ---------------------------------------------------------------------------
-
-
-_TEMP_PREFIX = ".master-"
-_LOCK_NAME = ".rotate.lock"
-
-
-def write_keyring(path: Path, keyring: Keyring) -> None:
-    """Replace the keyring file atomically: readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(keyring_json(keyring))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-@contextlib.contextmanager
-def _rotation_lock(path: Path) -> Iterator[None]:
-    """Hold the lock beside the keyring file for one rotation; refuse when another holds it.
-
-    Two rotations at once would each add a key and the second file written would drop the first
-    one's key, with data keys already wrapped under it. The lock is an flock: the system releases it
-    when the process ends, even when killed, so a rerun after a kill is never refused."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path.parent / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RotationError(
-                _l("another `casework keys rotate` is running: wait for it to finish")
-            ) from None
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _remove_leftovers(path: Path) -> None:
-    """Delete temporary keyring files left by a rotation killed while replacing the keyring (it
-    never renamed them: the keyring file is whole, old or new). Called under the rotation lock."""
-    leftovers = list(path.parent.glob(_TEMP_PREFIX + "*"))
-    for leftover in leftovers:
-        leftover.unlink(missing_ok=True)
-    if leftovers:
-        log.info(
-            "removed %d unfinished keyring file(s) left by an interrupted rotation", len(leftovers)
-        )
-
-
-def _keyring_path(app: Flask) -> Path:
-    path = datakeys.keyring_file(app).path
-    if path is None:
-        raise RotationError(
-            _l(
-                "the master keyring does not come from a file (CASEWORK_MASTER_KEYS?): add a new "
-                "key to it by hand, make it primary, restart, then run `casework keys rotate` to "
-                "finish"
-            )
-        )
-    return path
-
-
-def _install(app: Flask, path: Path, keyring: Keyring) -> None:
-    write_keyring(path, keyring)
-    app.config["MASTER_KEYRING"] = keyring
-    datakeys.init_keyring_file(app)  # our own write: no reload needed
-
-
-def add_primary_key(app: Flask) -> MasterKey:
-    """Add a fresh master key to the keyring file and make it primary; old keys stay for now."""
-    path = _keyring_path(app)
-    old: Keyring = app.config["MASTER_KEYRING"]
-    key = MasterKey(new_key_id(), os.urandom(KEY_BYTES))
-    _install(app, path, Keyring(key.id, {**old.keys, key.id: key}, old.retired_signers))
-    log.info("master key %s added as primary", key.id)
-    return key
 
 
 # --- Who uses which key -------------------------------------------------------------------------
@@ -423,9 +324,9 @@ def run(
 
     Commits after every batch. max_batches stops early, as a kill would, but politely. Refused
     (RotationError) while another rotation runs."""
-    path = _keyring_path(app)
-    with _rotation_lock(path):
-        _remove_leftovers(path)
+    path = keyring_path(app)
+    with rotation_lock(path):
+        remove_leftovers(path)
         _start_from_file(app, path)
         return _run(
             app,
@@ -535,7 +436,7 @@ def retire_unused(
     if retired:
         remaining = {k: v for k, v in keyring.keys.items() if k not in retired}
         signers = {**keyring.retired_signers, **_signers_to_keep(keyring, retired)}
-        _install(app, _keyring_path(app), Keyring(keyring.primary_id, remaining, signers))
+        install(app, keyring_path(app), Keyring(keyring.primary_id, remaining, signers))
         for key_id in retired:
             audit.record(actor, Tag.KEYS_RETIRE, object_type="master_key", object_id=key_id)
             log.info("master key %s retired", key_id)
